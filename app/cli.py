@@ -1,0 +1,116 @@
+"""The `relance` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+
+from app.core.database_server import DatabaseStartError, database_url
+from app.core.db import create_engine
+from app.core.logging import configure_logging
+from app.core.migrate import make_revision, migrate
+from app.core.settings import get_settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    with database_url(settings.database_url, settings.data_dir) as url:
+        settings = settings.model_copy(update={"database_url": url})
+        app = create_app(settings)  # the lifespan migrates under the advisory lock
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True)
+    return 0
+
+
+async def _with_engine(coro_fn: object, *args: object) -> None:
+    settings = get_settings()
+    with database_url(settings.database_url, settings.data_dir) as url:
+        engine = create_engine(url, pool_size=2)
+        try:
+            await coro_fn(engine, *args)  # type: ignore[operator]
+        finally:
+            await engine.dispose()
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    asyncio.run(_with_engine(migrate))
+    print("database migrated to head")
+    return 0
+
+
+def _makemigration(args: argparse.Namespace) -> int:
+    asyncio.run(_with_engine(make_revision, args.message))
+    return 0
+
+
+def _tenant_create(args: argparse.Namespace) -> int:
+    from app.tenants.service import create_tenant
+
+    async def run(engine: object) -> None:
+        from sqlalchemy.ext.asyncio import AsyncEngine
+
+        from app.core.db import make_sessionmaker
+
+        assert isinstance(engine, AsyncEngine)
+        await migrate(engine)
+        async with make_sessionmaker(engine)() as session:
+            tenant, key = await create_tenant(session, args.name)
+            await session.commit()
+        print(json.dumps({"id": tenant.id, "name": tenant.name, "api_key": key}))
+
+    asyncio.run(_with_engine(run))
+    return 0
+
+
+def _openapi(_: argparse.Namespace) -> int:
+    from app.openapi_export import openapi_json
+
+    sys.stdout.write(openapi_json())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="relance", description="Relance debt-recovery service")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate the database, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+
+    sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=_migrate)
+
+    mk = sub.add_parser("makemigration", help="(developers) autogenerate an Alembic revision")
+    mk.add_argument("message")
+    mk.set_defaults(func=_makemigration)
+
+    tenant = sub.add_parser("tenant", help="tenants").add_subparsers(
+        dest="tenant_cmd", required=True
+    )
+    create = tenant.add_parser("create", help="create a tenant; prints {id, name, api_key}")
+    create.add_argument("name")
+    create.set_defaults(func=_tenant_create)
+
+    sub.add_parser("openapi", help="print the OpenAPI schema").set_defaults(func=_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except DatabaseStartError as exc:
+        print(f"relance: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,230 @@
+"""RFC 9457 problem details: one base exception, one renderer, handlers for everything else."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.logging import request_id_var
+
+log = logging.getLogger("relance.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://relance.dev/problems/"
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = Field(examples=[PROBLEM_BASE + "not-found"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """An expected failure: rendered as problem+json with its status."""
+
+    status = 400
+    code = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors) if errors else None
+        self.headers = headers
+        self.extra = extra
+
+
+class Unauthorized(ProblemError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(ProblemError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(ProblemError):
+    status, code, title = 404, "not-found", "Not found"
+
+
+class Conflict(ProblemError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(ProblemError):
+    status, code, title = 422, "validation-error", "Invalid request"
+
+
+class ServiceUnavailable(ProblemError):
+    status, code, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    request: Request | None = None,
+    errors: Sequence[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    rid = request_id_var.get()
+    if rid:
+        body["request_id"] = rid
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_STATUS_CODES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Unauthorized"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Invalid request"),
+    503: ("service-unavailable", "Service unavailable"),
+}
+
+
+def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
+    return [p if isinstance(p, int) else str(p) for p in loc]
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    out = []
+    for err in exc.errors():
+        msg = str(err.get("msg", "invalid"))
+        # Pydantic prefixes messages from our own validators with "Value error, ".
+        msg = msg.removeprefix("Value error, ")
+        out.append(FieldError(loc=_clean_loc(err.get("loc", ())), msg=msg))
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            request=request,
+            errors=exc.errors,
+            headers=exc.headers,
+            extra=exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc)
+        detail = (
+            "; ".join(f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" for e in errors[:5])
+            or "invalid request"
+        )
+        return problem_response(
+            422, "validation-error", "Invalid request", detail, request=request, errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _STATUS_CODES.get(exc.status_code, ("error", "Error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(
+            exc.status_code,
+            code,
+            title,
+            detail,
+            request=request,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+
+def unexpected_error_response(exc: BaseException, method: str, path: str) -> JSONResponse:
+    """The catch-all: 503 when the database is unreachable, else a 500 logged with the request id
+    and no internals in the body."""
+    if _is_database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", method, path, type(exc).__name__)
+        return problem_response(
+            503,
+            "service-unavailable",
+            "Service unavailable",
+            "The database is unavailable; retry later.",
+            headers={"Retry-After": "5"},
+        )
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return problem_response(
+        500,
+        "internal-error",
+        "Internal server error",
+        "An unexpected error occurred; it has been logged with the request id.",
+    )
+
+
+def _is_database_unavailable(exc: BaseException) -> bool:
+    if isinstance(
+        exc, OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError
+    ):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    name = type(exc).__name__
+    return name in {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "TooManyConnectionsError",
+    }
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: documents its expected problem statuses in OpenAPI."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        _, title = _STATUS_CODES.get(status, ("error", "Error"))
+        out[status] = {
+            "model": Problem,
+            "description": title,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    return out

@@ -1,0 +1,70 @@
+"""Cursor pagination: `{"data", "has_more", "next_cursor"}`, ordered by id (ids are time-ordered,
+so the order is stable and new rows never shift earlier pages)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.errors import FieldError, Unprocessable
+
+T = TypeVar("T")
+MAX_LIMIT = 200
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    has_more: bool
+    next_cursor: str | None
+
+
+class PageParams(BaseModel):
+    limit: int
+    cursor: str | None
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (max 200).")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> PageParams:
+    return PageParams(limit=limit, cursor=cursor)
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Unprocessable(
+            "Invalid cursor.", errors=[FieldError(loc=["query", "cursor"], msg="invalid cursor")]
+        ) from None
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    id_column: InstrumentedAttribute[str],
+    params: PageParams,
+) -> tuple[Sequence[Any], bool, str | None]:
+    """Run `stmt` (already filtered by tenant) one page at a time, keyed on `id_column`."""
+    if params.cursor:
+        stmt = stmt.where(id_column > decode_cursor(params.cursor))
+    rows = (await session.execute(stmt.order_by(id_column).limit(params.limit + 1))).scalars().all()
+    has_more = len(rows) > params.limit
+    rows = rows[: params.limit]
+    next_cursor = encode_cursor(getattr(rows[-1], id_column.key)) if has_more and rows else None
+    return rows, has_more, next_cursor

@@ -1,0 +1,120 @@
+"""The application factory. The lifespan owns the database (embedded or configured), the engine,
+one shared httpx.AsyncClient and the in-process scheduler."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app import __version__
+from app.core.clock import Clock
+from app.core.database_server import database_url
+from app.core.db import create_engine, make_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.idempotency import IdempotencyMiddleware
+from app.core.logging import configure_logging
+from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.core.migrate import head_revision, migrate
+from app.core.scheduler import build_scheduler
+from app.core.settings import Settings, get_settings
+from app.ops.router import router as ops_router
+from app.tenants.router import me_router
+from app.tenants.router import router as tenants_router
+
+log = logging.getLogger("relance")
+
+DESCRIPTION = """
+Relance chases unpaid invoices for French creditors, as French law says: payment terms, late
+interest, the 40 EUR recovery indemnity, consumer rules, prescription, mise en demeure and the
+road to an injonction de payer.
+
+An invoicing platform pushes its creditors, their debtors, invoices and payments; Relance tells
+it, by **signed webhooks** (Standard Webhooks), when each invoice must be chased and how, and
+records what was done.
+
+* **Auth**: `Authorization: Bearer <api_key>`; a key belongs to one tenant, which sees only its
+  own objects (another tenant's id answers 404).
+* **Errors**: RFC 9457 `application/problem+json`.
+* **Lists**: cursor pagination `{data, has_more, next_cursor}`.
+* **Retries**: send an `Idempotency-Key` header on any POST; the same key and body within 24 h
+  replays the first answer.
+* **Money**: decimal strings with two decimals (`"1250.00"`).
+"""
+
+TAGS = [
+    {"name": "admin", "description": "Operator API: tenants, API keys, sweeps (admin token)."},
+    {"name": "tenant", "description": "The tenant an API key belongs to."},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    migrate_on_start: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with contextlib.ExitStack() as stack:
+            url = stack.enter_context(database_url(settings.database_url, settings.data_dir))
+            engine = create_engine(url, pool_size=settings.db_pool_size)
+            app.state.engine = engine
+            app.state.sessionmaker = make_sessionmaker(engine)
+            app.state.head_revision = head_revision()
+            if migrate_on_start:
+                await migrate(engine)
+            async with httpx.AsyncClient(
+                timeout=httpx.Timeout(15.0), follow_redirects=False
+            ) as http:
+                app.state.http = http
+                scheduler = build_scheduler(app) if settings.scheduler_enabled else None
+                if scheduler is not None:
+                    scheduler.start()
+                try:
+                    yield
+                finally:
+                    if scheduler is not None:
+                        scheduler.shutdown(wait=False)
+                    await engine.dispose()
+
+    app = FastAPI(
+        title="Relance",
+        version=__version__,
+        summary="Debt recovery (recouvrement de créances) for the French market",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or Clock()
+    install_error_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(tenants_router)
+    app.include_router(me_router)
+
+    # Outermost first: request id and metrics see everything, the body limit runs before the
+    # idempotency layer reads the body.
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory app.main:app_factory`."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,53 @@
+"""Operator endpoints outside /v1: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.core.errors import problem_responses
+from app.core.metrics import REGISTRY
+from app.core.migrate import current_revision
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable and migrated to head",
+    responses=problem_responses(503),
+)
+async def readyz(request: Request) -> JSONResponse:
+    head = request.app.state.head_revision
+    try:
+        current = await asyncio.wait_for(current_revision(request.app.state.engine), timeout=3)
+    except Exception as exc:  # any failure to reach the database means not ready
+        return JSONResponse(
+            {"status": "unavailable", "database": "unreachable", "detail": type(exc).__name__},
+            status_code=503,
+        )
+    if current != head:
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": "ok",
+                "migrations": {"current": current, "head": head},
+            },
+            status_code=503,
+        )
+    return JSONResponse(
+        {"status": "ok", "database": "ok", "migrations": {"current": current, "head": head}}
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,44 @@
+"""Alembic environment: runs on the connection handed over by app.core.migrate (advisory lock
+held), or opens one from RELANCE_DATABASE_URL for the alembic command line."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import Connection
+
+from app.core.db import create_engine
+from app.core.settings import get_settings
+from app.models import Base
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        compare_server_default=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_online() -> None:
+    url = get_settings().database_url
+    if not url:
+        raise SystemExit("Set RELANCE_DATABASE_URL, or use `relance migrate`.")
+    engine = create_engine(url)
+    async with engine.connect() as connection:
+        await connection.run_sync(_run)
+        await connection.commit()
+    await engine.dispose()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    asyncio.run(_run_online())

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import func, insert, select
+
+from app.core.idempotency import IdempotencyKey
+from app.tenants.models import Tenant
+
+
+async def _count_tenants(app) -> int:
+    async with app.state.sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(Tenant))).scalar_one()
+
+
+async def test_same_key_same_body_replays_first_answer(client, admin_headers, app):
+    headers = {**admin_headers, "Idempotency-Key": "k-1"}
+    first = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+    # Same JSON written differently is the same request.
+    second = await client.post(
+        "/v1/admin/tenants",
+        content=b'{ "name" : "A" }',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second.headers["idempotent-replayed"] == "true"
+    assert await _count_tenants(app) == 1
+
+
+async def test_same_key_other_body_is_422(client, admin_headers, app):
+    headers = {**admin_headers, "Idempotency-Key": "k-2"}
+    assert (
+        await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+    ).status_code == 201
+    other = await client.post("/v1/admin/tenants", json={"name": "B"}, headers=headers)
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert await _count_tenants(app) == 1
+
+
+async def test_in_flight_key_is_409_and_stale_claim_is_taken_over(
+    client, admin_headers, app, clock
+):
+    from app.core.idempotency import _fingerprint
+
+    fingerprint = _fingerprint("POST", "/v1/admin/tenants", b'{"name":"A"}')
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            insert(IdempotencyKey).values(
+                owner="admin",
+                key="k-3",
+                fingerprint=fingerprint,
+                claimed_at=clock.now(),
+                expires_at=clock.now() + dt.timedelta(hours=24),
+            )
+        )
+        await session.commit()
+    headers = {**admin_headers, "Idempotency-Key": "k-3"}
+    busy = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+    assert busy.status_code == 409
+    assert await _count_tenants(app) == 0
+
+    clock.set(clock.now() + dt.timedelta(minutes=10))  # the claimer died long ago
+    taken = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+    assert taken.status_code == 201
+    assert await _count_tenants(app) == 1
+
+
+async def test_key_expires_after_24_hours(client, admin_headers, app, clock):
+    headers = {**admin_headers, "Idempotency-Key": "k-4"}
+    assert (
+        await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+    ).status_code == 201
+    clock.set(clock.now() + dt.timedelta(hours=25))
+    again = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+    assert again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
+    assert await _count_tenants(app) == 2
+
+
+async def test_concurrent_same_key_has_one_effect(client, admin_headers, app):
+    headers = {**admin_headers, "Idempotency-Key": "k-5"}
+    responses = await asyncio.gather(
+        *[client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers) for _ in range(10)]
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}
+    assert 201 in statuses
+    assert await _count_tenants(app) == 1
+
+
+async def test_validation_failure_is_replayed_too(client, admin_headers, app):
+    headers = {**admin_headers, "Idempotency-Key": "k-6"}
+    first = await client.post("/v1/admin/tenants", json={"name": ""}, headers=headers)
+    second = await client.post("/v1/admin/tenants", json={"name": ""}, headers=headers)
+    assert first.status_code == second.status_code == 422
+    assert second.headers["idempotent-replayed"] == "true"
+
+
+async def test_server_error_releases_the_key(client, admin_headers, app):
+    calls = 0
+
+    @app.post("/v1/admin/flaky")
+    async def flaky() -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("transient")
+        return {"calls": calls}
+
+    headers = {**admin_headers, "Idempotency-Key": "k-7"}
+    assert (await client.post("/v1/admin/flaky", json={}, headers=headers)).status_code == 500
+    retry = await client.post("/v1/admin/flaky", json={}, headers=headers)
+    assert retry.status_code == 200
+    assert retry.json() == {"calls": 2}
+
+
+async def test_overlong_key_is_422(client, admin_headers):
+    headers = {**admin_headers, "Idempotency-Key": "x" * 300}
+    response = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+    assert response.status_code == 422

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from app.models import Base
+from app.openapi_export import openapi_json
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_healthz(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_ok_when_migrated(client):
+    response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    assert response.json()["migrations"]["current"] == response.json()["migrations"]["head"]
+
+
+async def test_readyz_503_when_not_at_head(client, app):
+    app.state.head_revision = "9999"
+    response = await client.get("/readyz")
+    assert response.status_code == 503
+
+
+async def test_readyz_503_when_database_unreachable(client, app):
+    from app.core.db import create_engine
+
+    good = app.state.engine
+    app.state.engine = create_engine("postgresql://nobody@127.0.0.1:1/none", pool_size=1)
+    try:
+        response = await client.get("/readyz")
+    finally:
+        await app.state.engine.dispose()
+        app.state.engine = good
+    assert response.status_code == 503
+    assert response.json()["database"] == "unreachable"
+
+
+async def test_metrics_count_requests_by_route(client):
+    await client.get("/healthz")
+    body = (await client.get("/metrics")).text
+    assert 'relance_http_requests_total{method="GET",route="/healthz",status="200"}' in body
+    assert "relance_http_request_duration_seconds_bucket" in body
+
+
+async def test_models_and_migrations_do_not_drift(app):
+    def diff(connection):
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return compare_metadata(context, Base.metadata)
+
+    async with app.state.engine.connect() as conn:
+        changes = await conn.run_sync(diff)
+        version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    assert changes == [], f"models differ from migrations (run `make migration`): {changes}"
+    assert version == app.state.head_revision
+
+
+def test_committed_openapi_matches_the_app():
+    committed = (ROOT / "openapi" / "openapi.json").read_text()
+    assert json.loads(committed) == json.loads(openapi_json()), "run `make openapi`"
+
+
+def test_openapi_has_clean_operation_ids_and_problem_schema():
+    doc = json.loads(openapi_json())
+    ids = [op["operationId"] for path in doc["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+    assert all(i.replace("_", "").isalnum() and i.islower() for i in ids)
+    assert "Problem" in doc["components"]["schemas"]
