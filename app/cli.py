@@ -13,6 +13,7 @@ from app.core.db import create_engine
 from app.core.logging import configure_logging
 from app.core.migrate import make_revision, migrate
 from app.core.settings import get_settings
+from app.invoices.csv_import import COLUMNS
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -69,6 +70,55 @@ def _tenant_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_invoices(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from app.core.clock import Clock
+    from app.core.db import make_sessionmaker
+    from app.invoices.csv_import import import_invoices
+    from app.tenants.service import authenticate
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"relance: no such file: {path}", file=sys.stderr)
+        return 2
+    outcome: dict[str, object] = {}
+
+    async def run(engine: object) -> None:
+        assert isinstance(engine, AsyncEngine)
+        await migrate(engine)
+        sessionmaker = make_sessionmaker(engine)
+        async with sessionmaker() as session:
+            tenant_id = await authenticate(session, args.tenant_key)
+        if tenant_id is None:
+            outcome["error"] = "invalid or revoked API key (--tenant-key)"
+            return
+        summary = await import_invoices(
+            path, sessionmaker, tenant_id, Clock(get_settings().tz), progress=not args.quiet
+        )
+        outcome["summary"] = summary
+
+    asyncio.run(_with_engine(run))
+    if "error" in outcome:
+        print(f"relance: {outcome['error']}", file=sys.stderr)
+        return 2
+    summary = outcome["summary"]
+    from app.invoices.csv_import import ImportSummary
+
+    assert isinstance(summary, ImportSummary)
+    print(
+        f"{summary.rows} rows: {summary.created} created, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged, {summary.rejected} rejected"
+    )
+    if summary.unknown_columns:
+        print(f"ignored columns: {', '.join(summary.unknown_columns)}")
+    if summary.rejected_file:
+        print(f"rejected rows and reasons: {summary.rejected_file}")
+    return 0
+
+
 def _openapi(_: argparse.Namespace) -> int:
     from app.openapi_export import openapi_json
 
@@ -97,6 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     create = tenant.add_parser("create", help="create a tenant; prints {id, name, api_key}")
     create.add_argument("name")
     create.set_defaults(func=_tenant_create)
+
+    importer = sub.add_parser("import", help="bulk imports").add_subparsers(
+        dest="import_cmd", required=True
+    )
+    invoices = importer.add_parser(
+        "invoices", help="upsert invoices from a CSV export (rejected rows to FILE.rejected.csv)"
+    )
+    invoices.add_argument("file", help="CSV with a header row: " + ", ".join(COLUMNS))
+    invoices.add_argument("--tenant-key", required=True, help="the tenant's API key")
+    invoices.add_argument("--quiet", action="store_true", help="no progress bar")
+    invoices.set_defaults(func=_import_invoices)
 
     sub.add_parser("openapi", help="print the OpenAPI schema").set_defaults(func=_openapi)
     return parser

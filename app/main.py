@@ -22,7 +22,12 @@ from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.core.migrate import head_revision, migrate
 from app.core.scheduler import build_scheduler
 from app.core.settings import Settings, get_settings
+from app.creditors.router import router as creditors_router
+from app.debtors.router import router as debtors_router
+from app.disputes.router import router as disputes_router
+from app.invoices.router import router as invoices_router
 from app.ops.router import router as ops_router
+from app.payments.router import router as payments_router
 from app.tenants.router import me_router
 from app.tenants.router import router as tenants_router
 
@@ -49,6 +54,11 @@ records what was done.
 TAGS = [
     {"name": "admin", "description": "Operator API: tenants, API keys, sweeps (admin token)."},
     {"name": "tenant", "description": "The tenant an API key belongs to."},
+    {"name": "creditors", "description": "Créanciers: the companies owed money."},
+    {"name": "debtors", "description": "Débiteurs: their clients, businesses or consumers."},
+    {"name": "invoices", "description": "Factures, their balance, status and dunning state."},
+    {"name": "payments", "description": "Règlements recorded against an invoice."},
+    {"name": "disputes", "description": "Litiges: they pause the escalation until resolved."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -99,11 +109,20 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
-    app.state.clock = clock or Clock()
+    app.state.clock = clock or Clock(settings.tz)
+    app.state.clock.tz = settings.tz
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(tenants_router)
     app.include_router(me_router)
+    for router in (
+        creditors_router,
+        debtors_router,
+        invoices_router,
+        payments_router,
+        disputes_router,
+    ):
+        app.include_router(router)
 
     # Outermost first: request id and metrics see everything, the body limit runs before the
     # idempotency layer reads the body.

@@ -2,6 +2,25 @@
 
 from app.core.db import Base
 from app.core.idempotency import IdempotencyKey
+from app.creditors.models import Creditor
+from app.debtors.models import Debtor
+from app.disputes.models import Dispute
+from app.events.models import Event
+from app.invoices.models import Invoice
+from app.payments.models import Payment
+from app.policies.models import DunningPolicy
 from app.tenants.models import ApiKey, Tenant
 
-__all__ = ["ApiKey", "Base", "IdempotencyKey", "Tenant"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Creditor",
+    "Debtor",
+    "Dispute",
+    "DunningPolicy",
+    "Event",
+    "IdempotencyKey",
+    "Invoice",
+    "Payment",
+    "Tenant",
+]

@@ -40,18 +40,25 @@ def page_params(
     return PageParams(limit=limit, cursor=cursor)
 
 
+_CURSOR_PREFIX = "v1:"
+
+
 def encode_cursor(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode((_CURSOR_PREFIX + last_id).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
+        decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
+        decoded = ""
+    if not decoded.startswith(_CURSOR_PREFIX) or not decoded[len(_CURSOR_PREFIX) :].isprintable():
         raise Unprocessable(
-            "Invalid cursor.", errors=[FieldError(loc=["query", "cursor"], msg="invalid cursor")]
-        ) from None
+            "Invalid cursor: pass the next_cursor of the previous page.",
+            errors=[FieldError(loc=["query", "cursor"], msg="invalid cursor")],
+        )
+    return decoded[len(_CURSOR_PREFIX) :]
 
 
 async def paginate(

@@ -23,7 +23,7 @@ def _hash(key: str) -> str:
 
 def split_key(key: str) -> str | None:
     """The visible prefix of a well-formed key, else None."""
-    parts = key.split("_")
+    parts = key.split("_", 2)  # the secret part may itself contain "_"
     if len(parts) != 3 or parts[0] != "rk" or len(parts[1]) != 12 or not parts[2]:
         return None
     return parts[1]

@@ -121,3 +121,37 @@ async def test_overlong_key_is_422(client, admin_headers):
     headers = {**admin_headers, "Idempotency-Key": "x" * 300}
     response = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
     assert response.status_code == 422
+
+
+async def test_keys_are_scoped_to_the_tenant(client, tenant, other_tenant):
+    body = {"name": "Same body"}
+    first = await client.post(
+        "/v1/creditors", json=body, headers={**tenant.headers, "Idempotency-Key": "shared"}
+    )
+    second = await client.post(
+        "/v1/creditors", json=body, headers={**other_tenant.headers, "Idempotency-Key": "shared"}
+    )
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] != second.json()["id"]
+    assert "idempotent-replayed" not in second.headers
+    mine = (await client.get("/v1/creditors", headers=tenant.headers)).json()["data"]
+    assert [c["id"] for c in mine] == [first.json()["id"]]
+
+
+async def test_replay_of_a_created_invoice(client, tenant):
+    from tests.factories import create_creditor, create_debtor
+
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    body = {
+        "creditor_id": creditor["id"],
+        "debtor_id": debtor["id"],
+        "number": "F-1",
+        "issue_date": "2026-01-15",
+        "amount": "10.00",
+    }
+    headers = {**tenant.headers, "Idempotency-Key": "inv-1"}
+    first = await client.post("/v1/invoices", json=body, headers=headers)
+    second = await client.post("/v1/invoices", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()

@@ -1,0 +1,49 @@
+"""Small shared pieces for tenant-scoped resources."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import Conflict, NotFound
+
+M = TypeVar("M")
+
+
+async def get_owned(
+    session: AsyncSession, model: type[M], tenant_id: str, object_id: str, *, lock: bool = False
+) -> M:
+    """The tenant's object with that id; another tenant's answers 404 exactly like a missing one."""
+    stmt = select(model).where(
+        model.id == object_id,  # type: ignore[attr-defined]
+        model.tenant_id == tenant_id,  # type: ignore[attr-defined]
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        label = getattr(model, "__label__", model.__name__.lower())
+        raise NotFound(f"No {label} {object_id}.")
+    return found
+
+
+async def flush_or_conflict(session: AsyncSession, conflicts: dict[str, str]) -> None:
+    """Flush; a unique violation named in `conflicts` (constraint -> message) becomes 409."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        message = conflicts.get(constraint or "") or next(
+            (m for name, m in conflicts.items() if name in str(exc.orig)), None
+        )
+        if message is None:
+            raise
+        raise Conflict(message) from None
+
+
+def apply_changes(target: Any, changes: dict[str, Any]) -> None:
+    for field, value in changes.items():
+        setattr(target, field, value)

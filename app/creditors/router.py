@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import select
+
+from app.core.auth import TenantId
+from app.core.crud import get_owned
+from app.core.db import SessionDep
+from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_params, paginate
+from app.creditors import service
+from app.creditors.models import Creditor
+from app.creditors.schemas import CreditorCreate, CreditorOut, CreditorUpdate
+
+router = APIRouter(prefix="/v1/creditors", tags=["creditors"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a creditor",
+    responses=problem_responses(401, 409, 422),
+)
+async def create_creditor(
+    body: CreditorCreate, tenant_id: TenantId, session: SessionDep
+) -> CreditorOut:
+    return CreditorOut.model_validate(await service.create_creditor(session, tenant_id, body))
+
+
+@router.get("", summary="List creditors", responses=problem_responses(401, 422))
+async def list_creditors(
+    tenant_id: TenantId,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    external_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[CreditorOut]:
+    stmt = select(Creditor).where(Creditor.tenant_id == tenant_id)
+    if external_id is not None:
+        stmt = stmt.where(Creditor.external_id == external_id)
+    rows, has_more, cursor = await paginate(session, stmt, Creditor.id, page)
+    return Page(
+        data=[CreditorOut.model_validate(r) for r in rows], has_more=has_more, next_cursor=cursor
+    )
+
+
+@router.get("/{creditor_id}", summary="Get a creditor", responses=problem_responses(401, 404))
+async def get_creditor(creditor_id: str, tenant_id: TenantId, session: SessionDep) -> CreditorOut:
+    return CreditorOut.model_validate(await get_owned(session, Creditor, tenant_id, creditor_id))
+
+
+@router.patch(
+    "/{creditor_id}", summary="Update a creditor", responses=problem_responses(401, 404, 409, 422)
+)
+async def update_creditor(
+    creditor_id: str, body: CreditorUpdate, tenant_id: TenantId, session: SessionDep
+) -> CreditorOut:
+    creditor = await service.update_creditor(session, tenant_id, creditor_id, body)
+    return CreditorOut.model_validate(creditor)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Debtor(Base):
+    __tablename__ = "debtors"
+    __table_args__ = (
+        Index(
+            "uq_debtors_creditor_id_external_id",
+            "creditor_id",
+            "external_id",
+            unique=True,
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    creditor_id: Mapped[str] = mapped_column(ForeignKey("creditors.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # business | consumer: the law that applies
+    name: Mapped[str] = mapped_column(String(200))
+    siren: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    insolvency_procedure: Mapped[str | None] = mapped_column(String(32))
+    insolvency_opened_on: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.crud import apply_changes, flush_or_conflict, get_owned
+from app.core.errors import FieldError, Unprocessable
+from app.core.ids import new_id
+from app.creditors.models import Creditor
+from app.debtors.models import Debtor
+from app.debtors.schemas import DebtorCreate, DebtorOut, DebtorUpdate, InsolvencyOut
+
+_CONFLICTS = {
+    "uq_debtors_creditor_id_external_id": "A debtor of this creditor has this external_id."
+}
+
+
+def to_out(debtor: Debtor) -> DebtorOut:
+    insolvency = (
+        InsolvencyOut(procedure=debtor.insolvency_procedure, opened_on=debtor.insolvency_opened_on)
+        if debtor.insolvency_procedure and debtor.insolvency_opened_on
+        else None
+    )
+    out = DebtorOut.model_validate(
+        {
+            **{c: getattr(debtor, c) for c in DebtorOut.model_fields if c != "insolvency"},
+            "insolvency": insolvency,
+        }
+    )
+    return out
+
+
+def _values(data: DebtorCreate | DebtorUpdate) -> dict[str, Any]:
+    values = data.model_dump(exclude_unset=True, exclude={"insolvency"})
+    if "address" in values and data.address is not None:
+        values["address"] = data.address.model_dump()
+    if "insolvency" in data.model_fields_set:
+        values["insolvency_procedure"] = data.insolvency.procedure if data.insolvency else None
+        values["insolvency_opened_on"] = data.insolvency.opened_on if data.insolvency else None
+    return values
+
+
+async def require_creditor(session: AsyncSession, tenant_id: str, creditor_id: str) -> Creditor:
+    """The creditor named in a body: unknown (or another tenant's) is a 422 on that field."""
+    try:
+        return await get_owned(session, Creditor, tenant_id, creditor_id)
+    except Exception:
+        raise Unprocessable(
+            f"No creditor {creditor_id}.",
+            errors=[FieldError(loc=["body", "creditor_id"], msg="unknown creditor")],
+        ) from None
+
+
+async def create_debtor(session: AsyncSession, tenant_id: str, data: DebtorCreate) -> Debtor:
+    await require_creditor(session, tenant_id, data.creditor_id)
+    values = _values(data)
+    values.setdefault("language", "fr")
+    debtor = Debtor(id=new_id("debt"), tenant_id=tenant_id, **values)
+    session.add(debtor)
+    await flush_or_conflict(session, _CONFLICTS)
+    await session.refresh(debtor)
+    return debtor
+
+
+async def update_debtor(
+    session: AsyncSession, tenant_id: str, debtor_id: str, data: DebtorUpdate, clock: Clock
+) -> Debtor:
+    from app.escalation.service import refresh_debtor_invoices
+
+    debtor = await get_owned(session, Debtor, tenant_id, debtor_id, lock=True)
+    values = _values(data)
+    if (
+        values.get("kind") == "consumer"
+        and (values.get("siren") or debtor.siren)
+        and ("siren" not in values or values["siren"] is not None)
+    ):
+        raise Unprocessable(
+            "A consumer debtor has no SIREN.",
+            errors=[FieldError(loc=["body", "kind"], msg="a consumer debtor has no SIREN")],
+        )
+    escalation_inputs_changed = any(
+        k in values for k in ("kind", "insolvency_procedure", "insolvency_opened_on")
+    )
+    apply_changes(debtor, values)
+    await flush_or_conflict(session, _CONFLICTS)
+    if escalation_inputs_changed:
+        # Insolvency stops escalation; the kind changes the law (and the prescription period).
+        await refresh_debtor_invoices(session, debtor, clock)
+    await session.refresh(debtor)
+    return debtor

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from app.core.auth import ClockDep, TenantId
+from app.core.crud import get_owned
+from app.core.db import SessionDep
+from app.core.errors import problem_responses
+from app.disputes import service
+from app.disputes.models import Dispute
+from app.disputes.schemas import DisputeCreate, DisputeOut, DisputeResolve
+
+router = APIRouter(prefix="/v1", tags=["disputes"])
+
+
+@router.post(
+    "/invoices/{invoice_id}/disputes",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a dispute (litige): pauses the escalation",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def open_dispute(
+    invoice_id: str, body: DisputeCreate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> DisputeOut:
+    dispute = await service.open_dispute(session, tenant_id, invoice_id, body, clock)
+    return DisputeOut.model_validate(dispute)
+
+
+@router.get(
+    "/invoices/{invoice_id}/disputes",
+    summary="List an invoice's disputes",
+    responses=problem_responses(401, 404),
+)
+async def list_disputes(
+    invoice_id: str, tenant_id: TenantId, session: SessionDep
+) -> list[DisputeOut]:
+    disputes = await service.list_for_invoice(session, tenant_id, invoice_id)
+    return [DisputeOut.model_validate(d) for d in disputes]
+
+
+@router.get(
+    "/disputes/{dispute_id}", summary="Get a dispute", responses=problem_responses(401, 404)
+)
+async def get_dispute(dispute_id: str, tenant_id: TenantId, session: SessionDep) -> DisputeOut:
+    return DisputeOut.model_validate(await get_owned(session, Dispute, tenant_id, dispute_id))
+
+
+@router.post(
+    "/disputes/{dispute_id}/resolve",
+    summary="Resolve a dispute: the escalation resumes",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def resolve_dispute(
+    dispute_id: str, body: DisputeResolve, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> DisputeOut:
+    dispute = await service.resolve_dispute(session, tenant_id, dispute_id, body, clock)
+    return DisputeOut.model_validate(dispute)

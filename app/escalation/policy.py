@@ -1,0 +1,194 @@
+"""Dunning policies: the ordered steps of the graduated escalation, and their validation.
+
+The default follows the seed guides (DOMAIN.md, API.md "Default dunning policy"): a pre-reminder a
+week before the due date, two amicable reminders, then the mise en demeure by registered letter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal, get_args
+
+from app.core import legal
+
+StepKind = Literal["pre_reminder", "reminder", "formal_notice"]
+Channel = Literal["email", "phone", "letter", "registered_letter", "sms", "commissaire_de_justice"]
+
+STEP_KINDS: Final[tuple[str, ...]] = get_args(StepKind)
+CHANNELS: Final[tuple[str, ...]] = get_args(Channel)
+AMICABLE_KINDS: Final[frozenset[str]] = frozenset({"pre_reminder", "reminder"})
+# A mise en demeure must be provable: LRAR, or served by a commissaire de justice.
+FORMAL_NOTICE_CHANNELS: Final[frozenset[str]] = frozenset(
+    {"registered_letter", "commissaire_de_justice"}
+)
+# Amicable step channel -> key of legal.AMICABLE_CAPS. The seeds cap calls, emails and letters
+# only; "sms" is deliberately absent (uncapped: the seeds say nothing about it), and the formal
+# channels are not amicable contacts at all.
+CAPPED_CHANNEL: Final[dict[str, str]] = {"email": "email", "phone": "phone", "letter": "letter"}
+# Not a legal figure: a product bound so that a promise cannot freeze a file indefinitely.
+MAX_PROMISE_GRACE_DAYS: Final = 30
+CODE_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+@dataclass(frozen=True)
+class PolicyStep:
+    code: str
+    kind: StepKind
+    channel: Channel
+    offset_days: int  # relative to the invoice due date; negative = before it
+    min_amount: Decimal | None = None  # skip the step for smaller invoices
+
+
+@dataclass(frozen=True)
+class Policy:
+    steps: tuple[PolicyStep, ...]
+    formal_notice_deadline_days: int = legal.FORMAL_NOTICE_DEADLINE_DEFAULT_DAYS
+    promise_grace_days: int = 3
+
+    def step(self, code: str) -> PolicyStep | None:
+        return next((s for s in self.steps if s.code == code), None)
+
+
+DEFAULT_POLICY: Final = Policy(
+    steps=(
+        PolicyStep("pre_reminder", "pre_reminder", "email", -7),
+        PolicyStep("reminder_1", "reminder", "email", 3),
+        PolicyStep("reminder_2", "reminder", "letter", 15),
+        PolicyStep("formal_notice", "formal_notice", "registered_letter", 30),
+    )
+)
+
+
+@dataclass(frozen=True)
+class PolicyProblem:
+    """One reason a policy is refused; `loc` follows the API's validation error `loc`."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+
+
+def validate_policy(policy: Policy) -> list[PolicyProblem]:
+    """Every problem found (empty list: the policy is valid). Never raises."""
+    problems: list[PolicyProblem] = []
+
+    def problem(msg: str, *loc: str | int) -> None:
+        problems.append(PolicyProblem(tuple(loc), msg))
+
+    steps = policy.steps
+    if not steps:
+        problem("a policy needs at least one step", "steps")
+
+    seen_codes: set[str] = set()
+    seen_amicable_step = False
+    pre_reminders = 0
+    formal_notices = 0
+    for i, step in enumerate(steps):
+        if not isinstance(step.code, str) or not CODE_PATTERN.fullmatch(step.code):
+            problem(
+                "code must match ^[a-z][a-z0-9_]{0,39}$ (lowercase letter first, then "
+                "lowercase letters, digits or underscores)",
+                "steps",
+                i,
+                "code",
+            )
+        elif step.code in seen_codes:
+            problem(f"duplicate step code {step.code!r}", "steps", i, "code")
+        else:
+            seen_codes.add(step.code)
+
+        if step.kind not in STEP_KINDS:
+            problem(f"kind must be one of {', '.join(STEP_KINDS)}", "steps", i, "kind")
+        if step.channel not in CHANNELS:
+            problem(f"channel must be one of {', '.join(CHANNELS)}", "steps", i, "channel")
+
+        if step.kind == "pre_reminder":
+            pre_reminders += 1
+            if step.offset_days >= 0:
+                problem(
+                    "a pre-reminder is sent before the due date: offset_days must be negative",
+                    "steps",
+                    i,
+                    "offset_days",
+                )
+            if seen_amicable_step:
+                problem("pre-reminder steps must come before all other steps", "steps", i, "kind")
+            if pre_reminders > 1:
+                # The engine keys the pre-reminder event per invoice ("pre_reminder"): one only.
+                problem("a policy has at most one pre-reminder step", "steps", i, "kind")
+        elif step.kind in ("reminder", "formal_notice"):
+            seen_amicable_step = True
+            if step.offset_days < 1:
+                problem(
+                    "reminders and the formal notice come after the due date: "
+                    "offset_days must be at least 1",
+                    "steps",
+                    i,
+                    "offset_days",
+                )
+
+        if i > 0 and step.offset_days <= steps[i - 1].offset_days:
+            problem(
+                "offset_days must be strictly increasing from one step to the next",
+                "steps",
+                i,
+                "offset_days",
+            )
+
+        if step.kind == "formal_notice":
+            formal_notices += 1
+            if formal_notices > 1:
+                problem("a policy has at most one formal_notice step", "steps", i, "kind")
+            if i != len(steps) - 1:
+                problem("the formal_notice step must be the last step", "steps", i, "kind")
+            if step.channel not in FORMAL_NOTICE_CHANNELS:
+                problem(
+                    "a formal notice is sent by registered_letter or commissaire_de_justice",
+                    "steps",
+                    i,
+                    "channel",
+                )
+        elif step.kind in AMICABLE_KINDS and step.channel in FORMAL_NOTICE_CHANNELS:
+            problem(
+                f"{step.channel} is reserved for the formal notice; use email, phone, letter "
+                "or sms for reminders",
+                "steps",
+                i,
+                "channel",
+            )
+
+        if step.min_amount is not None and (
+            not isinstance(step.min_amount, Decimal)
+            or not step.min_amount.is_finite()
+            or step.min_amount < 0
+        ):
+            problem("min_amount must be a non-negative amount", "steps", i, "min_amount")
+
+    lo, hi = legal.FORMAL_NOTICE_DEADLINE_MIN_DAYS, legal.FORMAL_NOTICE_DEADLINE_MAX_DAYS
+    if not lo <= policy.formal_notice_deadline_days <= hi:
+        problem(
+            f"formal_notice_deadline_days must be between {lo} and {hi}",
+            "formal_notice_deadline_days",
+        )
+    if not 0 <= policy.promise_grace_days <= MAX_PROMISE_GRACE_DAYS:
+        problem(
+            f"promise_grace_days must be between 0 and {MAX_PROMISE_GRACE_DAYS}",
+            "promise_grace_days",
+        )
+
+    # Amicable caps (seeds): calls, emails and letters, each counting the pre-reminder.
+    contacts: dict[str, int] = {}
+    for step in steps:
+        capped = CAPPED_CHANNEL.get(step.channel)
+        if step.kind in AMICABLE_KINDS and capped is not None:
+            contacts[capped] = contacts.get(capped, 0) + 1
+    for channel, cap in legal.AMICABLE_CAPS.items():
+        count = contacts.get(channel, 0)
+        if count > cap:
+            problem(
+                f"{count} {channel} contacts in the amicable phase exceed the cap of {cap} "
+                "(counting the pre-reminder)",
+                "steps",
+            )
+    return problems

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Boolean, ForeignKey, Index, Numeric, String, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("creditor_id", "number"),
+        # The sweep's index: only open, unpaused invoices with work ahead are in it, so finding
+        # due work costs O(due), whatever the number of invoices.
+        Index(
+            "ix_invoices_due_work",
+            "next_action_at",
+            postgresql_where=text("status = 'open' AND next_action_at IS NOT NULL"),
+        ),
+        Index("ix_invoices_tenant_id_id", "tenant_id", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    creditor_id: Mapped[str] = mapped_column(ForeignKey("creditors.id"), index=True)
+    debtor_id: Mapped[str] = mapped_column(ForeignKey("debtors.id"), index=True)
+    number: Mapped[str] = mapped_column(String(64))
+    issue_date: Mapped[dt.date]
+    due_date: Mapped[dt.date]
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    late_penalty_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    paid_amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    closed_reason: Mapped[str | None] = mapped_column(String(2000))
+    closed_on: Mapped[dt.date | None]
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    tracked_since: Mapped[dt.date]  # first local day the service knew it (no catch-up before)
+    # Dunning state, kept current by the escalation engine whenever the invoice changes.
+    dunning_stage: Mapped[str] = mapped_column(String(32), default="not_due")
+    last_step: Mapped[str | None] = mapped_column(String(40))
+    next_step: Mapped[str | None] = mapped_column(String(40))
+    next_action_at: Mapped[dt.datetime | None]
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_reason: Mapped[str | None] = mapped_column(String(32))
+    formal_notice_deadline: Mapped[dt.date | None]
+    limitation_ends_on: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    @property
+    def balance(self) -> Decimal:
+        return self.amount - self.paid_amount

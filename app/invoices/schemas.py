@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.core.types import (
+    Currency,
+    Day,
+    ExternalId,
+    InputModel,
+    MoneyOut,
+    PatchModel,
+    PositiveMoney,
+    RateIn,
+    RateOut,
+)
+
+InvoiceStatus = Literal["open", "paid", "cancelled", "written_off"]
+InvoiceNumber = str
+
+
+class InvoiceCreate(InputModel):
+    creditor_id: str = Field(max_length=40)
+    debtor_id: str = Field(max_length=40)
+    number: str = Field(min_length=1, max_length=64, description="Unique per creditor")
+    issue_date: Day
+    due_date: Day | None = Field(
+        default=None, description="Default: issue date + the creditor's payment_terms_days"
+    )
+    amount: PositiveMoney = Field(description="Amount due, VAT included")
+    currency: Currency = "EUR"
+    late_penalty_rate: RateIn | None = Field(
+        default=None,
+        description="Contractual rate for this invoice (percent per year); null: the creditor's, "
+        "else the legal default",
+    )
+    external_id: ExternalId | None = None
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> InvoiceCreate:
+        if self.due_date is not None and self.due_date < self.issue_date:
+            raise ValueError("due_date must not be before issue_date")
+        return self
+
+
+class InvoiceUpdate(PatchModel):
+    required_fields = ("issue_date", "due_date", "amount", "currency")
+
+    issue_date: Day | None = None
+    due_date: Day | None = None
+    amount: PositiveMoney | None = None
+    currency: Currency | None = None
+    late_penalty_rate: RateIn | None = None
+    external_id: ExternalId | None = None
+
+
+class DunningOut(BaseModel):
+    stage: str = Field(
+        description="not_due | overdue | reminders | formal_notice_required | "
+        "formal_notice_sent | litigation | closed"
+    )
+    last_step: str | None
+    next_step: str | None
+    next_action_at: dt.datetime | None
+    paused: bool
+    paused_reason: str | None = Field(
+        description="dispute | promise_to_pay | payment_plan | insolvency"
+    )
+    formal_notice_deadline: dt.date | None
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    creditor_id: str
+    debtor_id: str
+    number: str
+    issue_date: dt.date
+    due_date: dt.date
+    amount: MoneyOut
+    currency: str
+    late_penalty_rate: RateOut | None
+    external_id: str | None
+    paid_amount: MoneyOut
+    balance: MoneyOut
+    status: InvoiceStatus
+    closed_reason: str | None
+    days_overdue: int = Field(description="Days past the due date (service clock), 0 if not late")
+    disputed: bool
+    dunning: DunningOut
+    limitation_ends_on: dt.date | None = Field(
+        description="Prescription: the last day to sue (5 years B2B, 2 years against a consumer, "
+        "from the due date; moved by an acknowledgment or a court action)"
+    )
+    warnings: list[str] = Field(
+        description="Lawful but noteworthy facts, e.g. payment terms beyond the legal maximum"
+    )
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class BatchInvoices(InputModel):
+    invoices: list[dict[str, object]] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Up to 1000 invoices (InvoiceCreate); upserted by (creditor_id, number)",
+    )
+
+
+class BatchItemError(BaseModel):
+    index: int
+    problem: dict[str, object]
+
+
+class BatchResult(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    errors: list[BatchItemError]
+
+
+class CloseInvoice(InputModel):
+    reason: str = Field(min_length=1, max_length=2000)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.crud import get_owned
+from app.core.errors import FieldError, Unprocessable
+from app.creditors.models import Creditor
+from app.escalation.policy import DEFAULT_POLICY, Policy, PolicyStep
+from app.policies.models import DunningPolicy
+
+DEFAULT_POLICY_ID = "default"
+
+
+async def ensure_policy_usable(session: AsyncSession, tenant_id: str, policy_id: str) -> None:
+    """A creditor may use the built-in default or one of its tenant's policies."""
+    if policy_id == DEFAULT_POLICY_ID:
+        return
+    try:
+        await get_owned(session, DunningPolicy, tenant_id, policy_id)
+    except Exception:
+        raise Unprocessable(
+            f"No dunning policy {policy_id}.",
+            errors=[FieldError(loc=["body", "dunning_policy_id"], msg="unknown dunning policy")],
+        ) from None
+
+
+def policy_from_definition(definition: dict[str, Any]) -> Policy:
+    steps = tuple(
+        PolicyStep(
+            code=s["code"],
+            kind=s["kind"],
+            channel=s["channel"],
+            offset_days=int(s["offset_days"]),
+            min_amount=Decimal(s["min_amount"]) if s.get("min_amount") is not None else None,
+        )
+        for s in definition["steps"]
+    )
+    return Policy(
+        steps=steps,
+        formal_notice_deadline_days=int(definition["formal_notice_deadline_days"]),
+        promise_grace_days=int(definition["promise_grace_days"]),
+    )
+
+
+async def policy_for_creditor(session: AsyncSession, creditor: Creditor) -> Policy:
+    policy_id = creditor.dunning_policy_id
+    if policy_id is None or policy_id == DEFAULT_POLICY_ID:
+        return DEFAULT_POLICY
+    stored = await session.get_one(DunningPolicy, policy_id)
+    return policy_from_definition(stored.definition)
+
+
+async def policies_for_creditors(
+    session: AsyncSession, creditors: list[Creditor]
+) -> dict[str, Policy]:
+    """Creditor id -> policy, in one query (batch import)."""
+    ids = {c.dunning_policy_id for c in creditors} - {None, DEFAULT_POLICY_ID}
+    stored: dict[str, Policy] = {}
+    if ids:
+        rows = await session.execute(select(DunningPolicy).where(DunningPolicy.id.in_(ids)))
+        stored = {p.id: policy_from_definition(p.definition) for p in rows.scalars()}
+    return {c.id: stored.get(c.dunning_policy_id or "", DEFAULT_POLICY) for c in creditors}

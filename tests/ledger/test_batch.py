@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from tests.factories import create_creditor, create_debtor
+
+
+def _items(creditor_id, debtor_id, count, start=0):
+    return [
+        {
+            "creditor_id": creditor_id,
+            "debtor_id": debtor_id,
+            "number": f"B-{i:05d}",
+            "issue_date": "2026-01-15",
+            "amount": f"{100 + i}.50",
+        }
+        for i in range(start, start + count)
+    ]
+
+
+async def _count(client, tenant):
+    total, cursor = 0, None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/invoices", params=params, headers=tenant.headers)).json()
+        total += len(page["data"])
+        if not page["has_more"]:
+            return total
+        cursor = page["next_cursor"]
+
+
+async def test_batch_of_1000_with_bad_items(client, tenant, other_tenant):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    foreign = await create_creditor(client, other_tenant)
+    items = _items(creditor["id"], debtor["id"], 1000)
+    items[3]["amount"] = "-5"
+    items[10]["issue_date"] = "2026-02-30"
+    items[20]["debtor_id"] = "debt_missing"
+    items[30]["creditor_id"] = foreign["id"]  # another tenant's creditor: as if missing
+    items[40]["number"] = items[41]["number"]  # duplicate inside the batch: the second one fails
+    items[50]["surprise"] = 1
+
+    response = await client.post(
+        "/v1/invoices/batch", json={"invoices": items}, headers=tenant.headers
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert [e["index"] for e in result["errors"]] == [3, 10, 20, 30, 41, 50]
+    assert all(e["problem"]["status"] in (409, 422) for e in result["errors"])
+    assert result["errors"][0]["problem"]["errors"][0]["loc"][-1] == "amount"
+    assert result["created"] == 994
+    assert result["updated"] == 0
+    assert await _count(client, tenant) == 994
+
+    again = await client.post(
+        "/v1/invoices/batch", json={"invoices": items}, headers=tenant.headers
+    )
+    assert again.json()["created"] == 0
+    assert again.json()["updated"] == 0
+    assert again.json()["unchanged"] == 994
+    assert await _count(client, tenant) == 994
+
+
+async def test_batch_updates_changed_invoices_only(client, tenant):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    items = _items(creditor["id"], debtor["id"], 3)
+    assert (
+        await client.post("/v1/invoices/batch", json={"invoices": items}, headers=tenant.headers)
+    ).json()["created"] == 3
+    items[1]["amount"] = "999.00"
+    result = (
+        await client.post("/v1/invoices/batch", json={"invoices": items}, headers=tenant.headers)
+    ).json()
+    assert (result["created"], result["updated"], result["unchanged"]) == (0, 1, 2)
+    listed = (await client.get("/v1/invoices", headers=tenant.headers)).json()["data"]
+    assert {i["number"]: i["amount"] for i in listed}["B-00001"] == "999.00"
+    assert all(i["dunning"]["stage"] for i in listed)
+
+
+async def test_batch_cannot_change_a_closed_invoice(client, tenant):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    items = _items(creditor["id"], debtor["id"], 1)
+    await client.post("/v1/invoices/batch", json={"invoices": items}, headers=tenant.headers)
+    invoice = (await client.get("/v1/invoices", headers=tenant.headers)).json()["data"][0]
+    await client.post(
+        f"/v1/invoices/{invoice['id']}/cancel", json={"reason": "avoir"}, headers=tenant.headers
+    )
+    items[0]["amount"] = "1.00"
+    result = (
+        await client.post("/v1/invoices/batch", json={"invoices": items}, headers=tenant.headers)
+    ).json()
+    assert result["errors"][0]["problem"]["status"] == 409
+
+
+async def test_batch_limits(client, tenant):
+    empty = await client.post("/v1/invoices/batch", json={"invoices": []}, headers=tenant.headers)
+    assert empty.status_code == 422
+    too_many = await client.post(
+        "/v1/invoices/batch", json={"invoices": [{}] * 1001}, headers=tenant.headers
+    )
+    assert too_many.status_code == 422
