@@ -1,0 +1,1 @@
+"""Webhook delivery: Standard Webhooks signing, SSRF-safe endpoint URLs and the retry schedule."""
