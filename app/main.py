@@ -25,11 +25,14 @@ from app.core.settings import Settings, get_settings
 from app.creditors.router import router as creditors_router
 from app.debtors.router import router as debtors_router
 from app.disputes.router import router as disputes_router
+from app.events.router import router as events_router
 from app.invoices.router import router as invoices_router
 from app.ops.router import router as ops_router
 from app.payments.router import router as payments_router
+from app.reports.router import router as reports_router
 from app.tenants.router import me_router
 from app.tenants.router import router as tenants_router
+from app.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("relance")
 
@@ -59,6 +62,9 @@ TAGS = [
     {"name": "invoices", "description": "Factures, their balance, status and dunning state."},
     {"name": "payments", "description": "Règlements recorded against an invoice."},
     {"name": "disputes", "description": "Litiges: they pause the escalation until resolved."},
+    {"name": "webhooks", "description": "Webhook endpoints, their secrets and deliveries."},
+    {"name": "events", "description": "Events written for each deadline and state change."},
+    {"name": "reports", "description": "Aged balance, DSO, payment-terms table, recovery."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -121,6 +127,9 @@ def create_app(
         invoices_router,
         payments_router,
         disputes_router,
+        webhooks_router,
+        events_router,
+        reports_router,
     ):
         app.include_router(router)
 

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Action(Base):
+    """Something the creditor (or its agent) did about an invoice: a reminder sent, a call, a
+    mise en demeure, a promise obtained, a court filing. Never deleted; corrections are new
+    records (PATCH only completes proof, note and outcome)."""
+
+    __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_invoice_id_performed_at", "invoice_id", "performed_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(40))  # the policy step it carries out
+    performed_at: Mapped[dt.datetime]
+    note: Mapped[str | None] = mapped_column(String(2000))
+    outcome: Mapped[str | None] = mapped_column(String(2000))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[dt.date | None]  # AR signed
+    presented_at: Mapped[dt.date | None]  # letter first presented (unclaimed)
+    promised_date: Mapped[dt.date | None]
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
