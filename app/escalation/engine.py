@@ -481,8 +481,9 @@ def _chain(
 ) -> None:
     """Reminder steps then the formal notice, in policy order, one at a time.
 
-    The next step falls on max(due date + its offset, previous emission + the offset difference):
-    a late start or a pause never fires a burst, it resumes with the policy's spacing.
+    The next step falls on the due date + its offset, shifted by as many days as the previous step
+    went out late: a late start or a pause never fires a burst, it resumes with the policy's
+    spacing.
     """
     last = -1
     for i, step in enumerate(chain):
@@ -497,9 +498,14 @@ def _chain(
             continue
         rule_day = calendar.add_days(state.due_date, step.offset_days)
         if previous is not None:
+            # Shift by how late the previous step went out (a pause, a late start), not by the
+            # weekend roll of its own date: reminder_2 rolled from Saturday to Monday must not
+            # push the mise en demeure a day further.
             prev_step, prev_on = previous
-            spaced = calendar.add_days(prev_on, step.offset_days - prev_step.offset_days)
-            rule_day = max(rule_day, spaced)
+            lateness = (prev_on - calendar.add_days(state.due_date, prev_step.offset_days)).days
+            if lateness > 0:
+                shifted = calendar.add_days(state.due_date, step.offset_days + lateness)
+                rule_day = max(rule_day, shifted)
         emit_on = _escalation_day(rule_day, schedule.today, calendar)
         schedule.add(Occurrence(step_key(step), _step_event_type(step), emit_on, step=step))
         previous = (step, emit_on)
