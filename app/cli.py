@@ -119,6 +119,49 @@ def _import_invoices(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    try:
+        as_of = dt.datetime.fromisoformat(args.as_of)
+    except ValueError:
+        print(f"relance: --as-of is not an RFC 3339 timestamp: {args.as_of}", file=sys.stderr)
+        return 2
+    if as_of.tzinfo is None:
+        print(
+            "relance: --as-of needs a UTC offset, e.g. 2026-03-02T06:00:00+01:00", file=sys.stderr
+        )
+        return 2
+
+    from app.core.clock import FixedInstant
+    from app.escalation.tasks import deliver_all_due, sweep
+    from app.main import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    outcome: dict[str, object] = {}
+
+    async def run() -> None:
+        with database_url(settings.database_url, settings.data_dir) as url:
+            app = create_app(
+                settings.model_copy(update={"database_url": url, "scheduler_enabled": False})
+            )
+            async with app.router.lifespan_context(app):
+                clock = FixedInstant(app.state.clock, as_of)
+                stats = await sweep(app.state.sessionmaker, clock)
+                outcome.update(
+                    as_of=as_of.isoformat(),
+                    invoices_swept=stats.invoices,
+                    events_created=stats.events,
+                    events_by_type=stats.by_type,
+                    deliveries=await deliver_all_due(app, clock),
+                )
+
+    asyncio.run(run())
+    print(json.dumps(outcome))
+    return 0
+
+
 def _openapi(_: argparse.Namespace) -> int:
     from app.openapi_export import openapi_json
 
@@ -136,6 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
 
     sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=_migrate)
+
+    sweep = sub.add_parser("sweep", help="run the scheduler's work as of an instant, then exit")
+    sweep.add_argument("--as-of", required=True, help="RFC 3339 timestamp with offset")
+    sweep.set_defaults(func=_sweep)
 
     mk = sub.add_parser("makemigration", help="(developers) autogenerate an Alembic revision")
     mk.add_argument("message")

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app import __version__
+from app.actions.router import router as actions_router
 from app.core.clock import Clock
 from app.core.database_server import database_url
 from app.core.db import create_engine, make_sessionmaker
@@ -25,10 +26,15 @@ from app.core.settings import Settings, get_settings
 from app.creditors.router import router as creditors_router
 from app.debtors.router import router as debtors_router
 from app.disputes.router import router as disputes_router
+from app.documents.router import router as documents_router
+from app.escalation.router import admin_router as sweep_admin_router
+from app.escalation.router import router as escalation_router
 from app.events.router import router as events_router
 from app.invoices.router import router as invoices_router
 from app.ops.router import router as ops_router
+from app.payment_plans.router import router as payment_plans_router
 from app.payments.router import router as payments_router
+from app.policies.router import router as policies_router
 from app.reports.router import router as reports_router
 from app.tenants.router import me_router
 from app.tenants.router import router as tenants_router
@@ -62,6 +68,12 @@ TAGS = [
     {"name": "invoices", "description": "Factures, their balance, status and dunning state."},
     {"name": "payments", "description": "Règlements recorded against an invoice."},
     {"name": "disputes", "description": "Litiges: they pause the escalation until resolved."},
+    {
+        "name": "actions",
+        "description": "What was done: reminders, calls, mises en demeure, "
+        "promises, court filings; and the documents proving the claim.",
+    },
+    {"name": "dunning policies", "description": "When and how invoices are chased."},
     {"name": "webhooks", "description": "Webhook endpoints, their secrets and deliveries."},
     {"name": "events", "description": "Events written for each deadline and state change."},
     {"name": "reports", "description": "Aged balance, DSO, payment-terms table, recovery."},
@@ -120,6 +132,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(tenants_router)
+    app.include_router(sweep_admin_router)
     app.include_router(me_router)
     for router in (
         creditors_router,
@@ -127,6 +140,11 @@ def create_app(
         invoices_router,
         payments_router,
         disputes_router,
+        payment_plans_router,
+        actions_router,
+        escalation_router,
+        documents_router,
+        policies_router,
         webhooks_router,
         events_router,
         reports_router,

@@ -16,8 +16,10 @@ class PaymentPlan(Base):
     __tablename__ = "payment_plans"
     __table_args__ = (
         Index(
-            "uq_payment_plans_active_per_invoice", "invoice_id",
-            unique=True, postgresql_where=text("status = 'active'"),
+            "uq_payment_plans_active_per_invoice",
+            "invoice_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
         ),
     )
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -8,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.crud import get_owned
 from app.core.errors import FieldError, Unprocessable
+from app.core.ids import new_id
 from app.creditors.models import Creditor
-from app.escalation.policy import DEFAULT_POLICY, Policy, PolicyStep
+from app.escalation.policy import DEFAULT_POLICY, Policy, PolicyStep, validate_policy
 from app.policies.models import DunningPolicy
+from app.policies.schemas import PolicyCreate, PolicyOut, StepOut, definition_of
 
 DEFAULT_POLICY_ID = "default"
 
@@ -64,3 +67,51 @@ async def policies_for_creditors(
         rows = await session.execute(select(DunningPolicy).where(DunningPolicy.id.in_(ids)))
         stored = {p.id: policy_from_definition(p.definition) for p in rows.scalars()}
     return {c.id: stored.get(c.dunning_policy_id or "", DEFAULT_POLICY) for c in creditors}
+
+
+def policy_out(
+    policy_id: str, name: str, policy: Policy, created_at: dt.datetime | None
+) -> PolicyOut:
+    return PolicyOut(
+        id=policy_id,
+        name=name,
+        steps=[
+            StepOut(
+                code=s.code,
+                kind=s.kind,
+                channel=s.channel,
+                offset_days=s.offset_days,
+                min_amount=s.min_amount,
+            )
+            for s in policy.steps
+        ],
+        formal_notice_deadline_days=policy.formal_notice_deadline_days,
+        promise_grace_days=policy.promise_grace_days,
+        created_at=created_at,
+    )
+
+
+def stored_out(stored: DunningPolicy) -> PolicyOut:
+    return policy_out(
+        stored.id, stored.name, policy_from_definition(stored.definition), stored.created_at
+    )
+
+
+DEFAULT_POLICY_OUT = policy_out(DEFAULT_POLICY_ID, "Default (seed guides)", DEFAULT_POLICY, None)
+
+
+async def create_policy(session: AsyncSession, tenant_id: str, body: PolicyCreate) -> DunningPolicy:
+    definition = definition_of(body)
+    problems = validate_policy(policy_from_definition(definition))
+    if problems:
+        raise Unprocessable(
+            "; ".join(p.msg for p in problems),
+            errors=[FieldError(loc=["body", *p.loc], msg=p.msg) for p in problems],
+        )
+    stored = DunningPolicy(
+        id=new_id("pol"), tenant_id=tenant_id, name=body.name, definition=definition
+    )
+    session.add(stored)
+    await session.flush()
+    await session.refresh(stored)
+    return stored

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class TimelineItem(BaseModel):
+    kind: Literal["action", "payment", "event", "due", "planned"] = Field(
+        description="action/payment: recorded; event: emitted; due: falls due at the next sweep; "
+        "planned: the engine's plan if nothing changes"
+    )
+    date: dt.date
+    type: str = Field(description="action type, event type, or the planned occurrence's event type")
+    code: str | None = Field(default=None, description="policy step code, when it is one")
+    channel: str | None = None
+    id: str | None = Field(default=None, description="the action, payment or event id")
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Timeline(BaseModel):
+    invoice_id: str
+    stage: str
+    paused: bool
+    paused_reason: str | None
+    items: list[TimelineItem]
+
+
+class SweepRequest(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    as_of: dt.datetime = Field(description="The instant to sweep as of (RFC 3339 with offset)")
+
+
+class SweepResult(BaseModel):
+    as_of: dt.datetime
+    invoices_swept: int
+    events_created: int
+    events_by_type: dict[str, int]
+    deliveries: dict[str, int] = Field(
+        description="Webhook deliveries attempted during this sweep, by outcome"
+    )
