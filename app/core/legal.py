@@ -84,6 +84,9 @@ ECB_MAIN_REFINANCING_RATE: tuple[tuple[dt.date, Decimal], ...] = (
     (dt.date(2025, 4, 23), Decimal("2.40")),
     (dt.date(2025, 6, 11), Decimal("2.15")),  # unchanged at least to February 2026
 )
+# Last day the table above is known to be complete ("unchanged at least to February 2026",
+# ../shared/DOMAIN.md). A rate in force after it may have changed: derive nothing from it.
+ECB_RATE_KNOWN_UNTIL = dt.date(2026, 2, 28)
 
 # Default B2B late-penalty rate by half-year, as published (ECB on 1 Jan / 1 Jul + 10 points).
 B2B_DEFAULT_PENALTY_RATE: tuple[HalfYearRate, ...] = (
