@@ -3,6 +3,7 @@ one shared httpx.AsyncClient and the in-process scheduler."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from fastapi.routing import APIRoute
 
 from app import __version__
 from app.actions.router import router as actions_router
+from app.claims.router import router as claims_router
 from app.core.clock import Clock
 from app.core.database_server import database_url
 from app.core.db import create_engine, make_sessionmaker
@@ -31,6 +33,8 @@ from app.escalation.router import admin_router as sweep_admin_router
 from app.escalation.router import router as escalation_router
 from app.events.router import router as events_router
 from app.invoices.router import router as invoices_router
+from app.letters.router import router as letters_router
+from app.litigation.router import router as litigation_router
 from app.ops.router import router as ops_router
 from app.payment_plans.router import router as payment_plans_router
 from app.payments.router import router as payments_router
@@ -39,8 +43,11 @@ from app.reports.router import router as reports_router
 from app.tenants.router import me_router
 from app.tenants.router import router as tenants_router
 from app.webhooks.router import router as webhooks_router
+from app.webhooks.tasks import dispatcher
 
 log = logging.getLogger("relance")
+
+SHUTDOWN_DRAIN_SECONDS = 15.0
 
 DESCRIPTION = """
 Relance chases unpaid invoices for French creditors, as French law says: payment terms, late
@@ -73,6 +80,12 @@ TAGS = [
         "description": "What was done: reminders, calls, mises en demeure, "
         "promises, court filings; and the documents proving the claim.",
     },
+    {
+        "name": "claims",
+        "description": "What may be claimed: late interest, the 40 EUR "
+        "indemnity, rates, debtor statements, readiness for court.",
+    },
+    {"name": "letters", "description": "Reminder letters and the mise en demeure, in French."},
     {"name": "dunning policies", "description": "When and how invoices are chased."},
     {"name": "webhooks", "description": "Webhook endpoints, their secrets and deliveries."},
     {"name": "events", "description": "Events written for each deadline and state change."},
@@ -115,6 +128,11 @@ def create_app(
                 finally:
                     if scheduler is not None:
                         scheduler.shutdown(wait=False)
+                    # Let the webhook requests in flight finish (their leases would otherwise
+                    # expire and they would be sent again, which is allowed but avoidable).
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(SHUTDOWN_DRAIN_SECONDS):
+                            await dispatcher(app).drain()
                     await engine.dispose()
 
     app = FastAPI(
@@ -143,6 +161,9 @@ def create_app(
         payment_plans_router,
         actions_router,
         escalation_router,
+        claims_router,
+        letters_router,
+        litigation_router,
         documents_router,
         policies_router,
         webhooks_router,

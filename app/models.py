@@ -1,6 +1,7 @@
 """Every model, imported once so Alembic and the drift check see the whole schema."""
 
 from app.actions.models import Action
+from app.claims.models import PublishedRate
 from app.core.db import Base
 from app.core.idempotency import IdempotencyKey
 from app.creditors.models import Creditor
@@ -13,6 +14,7 @@ from app.payment_plans.models import Installment, PaymentPlan
 from app.payments.models import Payment
 from app.policies.models import DunningPolicy
 from app.tenants.models import ApiKey, Tenant
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Action",
@@ -29,5 +31,9 @@ __all__ = [
     "Invoice",
     "Payment",
     "PaymentPlan",
+    "PublishedRate",
     "Tenant",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy import select
 
-from app.core.auth import TenantId
+from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
@@ -24,9 +24,10 @@ router = APIRouter(prefix="/v1/creditors", tags=["creditors"])
     responses=problem_responses(401, 409, 422),
 )
 async def create_creditor(
-    body: CreditorCreate, tenant_id: TenantId, session: SessionDep
+    body: CreditorCreate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
 ) -> CreditorOut:
-    return CreditorOut.model_validate(await service.create_creditor(session, tenant_id, body))
+    creditor = await service.create_creditor(session, tenant_id, body, clock.today())
+    return CreditorOut.model_validate(creditor)
 
 
 @router.get("", summary="List creditors", responses=problem_responses(401, 422))
@@ -54,7 +55,11 @@ async def get_creditor(creditor_id: str, tenant_id: TenantId, session: SessionDe
     "/{creditor_id}", summary="Update a creditor", responses=problem_responses(401, 404, 409, 422)
 )
 async def update_creditor(
-    creditor_id: str, body: CreditorUpdate, tenant_id: TenantId, session: SessionDep
+    creditor_id: str,
+    body: CreditorUpdate,
+    tenant_id: TenantId,
+    session: SessionDep,
+    clock: ClockDep,
 ) -> CreditorOut:
-    creditor = await service.update_creditor(session, tenant_id, creditor_id, body)
+    creditor = await service.update_creditor(session, tenant_id, creditor_id, body, clock.today())
     return CreditorOut.model_validate(creditor)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.claims.service import check_contractual_rate
 from app.core.crud import apply_changes, flush_or_conflict, get_owned
 from app.core.ids import new_id
 from app.creditors.models import Creditor
@@ -20,7 +22,12 @@ def _dump(data: CreditorCreate | CreditorUpdate) -> dict[str, Any]:
     return values
 
 
-async def create_creditor(session: AsyncSession, tenant_id: str, data: CreditorCreate) -> Creditor:
+async def create_creditor(
+    session: AsyncSession, tenant_id: str, data: CreditorCreate, today: dt.date
+) -> Creditor:
+    await check_contractual_rate(
+        session, data.late_penalty_rate, today, ["body", "late_penalty_rate"]
+    )
     if data.dunning_policy_id is not None:
         await ensure_policy_usable(session, tenant_id, data.dunning_policy_id)
     values = _dump(data)
@@ -34,9 +41,12 @@ async def create_creditor(session: AsyncSession, tenant_id: str, data: CreditorC
 
 
 async def update_creditor(
-    session: AsyncSession, tenant_id: str, creditor_id: str, data: CreditorUpdate
+    session: AsyncSession, tenant_id: str, creditor_id: str, data: CreditorUpdate, today: dt.date
 ) -> Creditor:
     creditor = await get_owned(session, Creditor, tenant_id, creditor_id, lock=True)
+    await check_contractual_rate(
+        session, data.late_penalty_rate, today, ["body", "late_penalty_rate"]
+    )
     if data.dunning_policy_id is not None:
         await ensure_policy_usable(session, tenant_id, data.dunning_policy_id)
     apply_changes(creditor, _dump(data))

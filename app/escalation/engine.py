@@ -506,6 +506,8 @@ def _chain(
             if lateness > 0:
                 shifted = calendar.add_days(state.due_date, step.offset_days + lateness)
                 rule_day = max(rule_day, shifted)
+            # Never two steps on one day (close offsets rolled onto the same Monday).
+            rule_day = max(rule_day, calendar.add_days(prev_on, 1))
         emit_on = _escalation_day(rule_day, schedule.today, calendar)
         schedule.add(Occurrence(step_key(step), _step_event_type(step), emit_on, step=step))
         previous = (step, emit_on)

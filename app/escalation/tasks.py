@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.actions.models import Action
+from app.claims.service import claim_for, claim_out, rate_book
 from app.core.calendar import FRENCH_CALENDAR
 from app.core.clock import Clock
 from app.core.ids import new_id
@@ -38,6 +39,8 @@ from app.invoices.service import to_out
 from app.payment_plans.models import Installment as InstallmentRow
 from app.payment_plans.models import PaymentPlan
 from app.policies.service import policies_for_creditors
+from app.webhooks.service import fan_out
+from app.webhooks.tasks import deliver_due
 
 log = logging.getLogger("relance.sweep")
 
@@ -191,6 +194,7 @@ async def sweep_batch(
     debtors, policies, actions, emitted, plans = await _load_context(session, invoices, clock)
     event_rows: list[dict[str, Any]] = []
     invoice_updates: list[dict[str, Any]] = []
+    rates = None
     for invoice in invoices:
         installments, paid_since_plan = plans.get(invoice.id, ((), Decimal(0)))
         state = engine_state(
@@ -212,6 +216,14 @@ async def sweep_batch(
             next_at = clock.start_of_day(today + dt.timedelta(days=1))  # never spin on a row
         invoice.next_action_at = next_at
         for occurrence in evaluation.due:
+            data = event_data(invoice, occurrence, policies[invoice.id], today)
+            if occurrence.event_type == "invoice.formal_notice_required":
+                # The mise en demeure states the amounts: give the consumer of the event the claim.
+                rates = rates or await rate_book(session)
+                claim = await claim_for(session, invoice, today, rates=rates)
+                data["claim"] = claim_out(invoice, claim, today).model_dump(
+                    mode="json", by_alias=True
+                )
             event_rows.append(
                 {
                     "id": new_id("evt"),
@@ -220,7 +232,7 @@ async def sweep_batch(
                     "occurrence": occurrence.key,
                     "type": occurrence.event_type,
                     "occurred_on": today,
-                    "data": event_data(invoice, occurrence, policies[invoice.id], today),
+                    "data": data,
                     "created_at": now,
                 }
             )
@@ -255,13 +267,8 @@ async def sweep_batch(
 
 async def fan_out_events(session: AsyncSession, event_ids: Sequence[str]) -> None:
     """Queue the webhook deliveries of new events (same transaction as the events)."""
-    if not event_ids:
-        return
-    try:
-        from app.webhooks.service import fan_out
-    except ImportError:  # webhook deliveries not installed in this build
-        return
-    await fan_out(session, event_ids)
+    if event_ids:
+        await fan_out(session, event_ids)
 
 
 async def sweep(
@@ -295,10 +302,6 @@ async def sweep(
 
 async def deliver_all_due(app: FastAPI, clock: Clock) -> dict[str, int]:
     """The webhook deliveries due at `clock.now()` (admin sweep, CLI): outcome -> count."""
-    try:
-        from app.webhooks.tasks import deliver_due
-    except ImportError:  # webhook deliveries not installed in this build
-        return {}
     totals: dict[str, int] = {}
     while True:
         stats = await deliver_due(
@@ -307,10 +310,9 @@ async def deliver_all_due(app: FastAPI, clock: Clock) -> dict[str, int]:
             clock=clock,
             settings=app.state.settings,
         )
-        outcomes = dict(getattr(stats, "by_outcome", {}) or {})
-        for outcome, count in outcomes.items():
+        for outcome, count in stats.by_outcome.items():
             totals[outcome] = totals.get(outcome, 0) + count
-        if not getattr(stats, "claimed", 0):
+        if not stats.claimed:
             return totals
 
 

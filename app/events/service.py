@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.ids import new_id
 from app.core.metrics import EVENTS_CREATED
 from app.events.models import Event
+from app.webhooks.service import fan_out
 
 
 async def emit(
@@ -44,4 +45,6 @@ async def emit(
     event_id: str | None = (await session.execute(stmt)).scalar_one_or_none()
     if event_id is not None:
         EVENTS_CREATED.labels(type).inc()
+        # Same transaction: the event and its deliveries are committed (or not) together.
+        await fan_out(session, [event_id], now=now)
     return event_id

@@ -16,6 +16,8 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.claims.interest import minimum_contractual_rate
+from app.claims.service import check_contractual_rate, rate_book
 from app.core import legal
 from app.core.clock import Clock
 from app.core.crud import apply_changes, flush_or_conflict, get_owned
@@ -122,6 +124,9 @@ async def create_invoice(
 ) -> Invoice:
     creditor = await require_creditor(session, tenant_id, data.creditor_id)
     debtor = await _require_debtor_of(session, tenant_id, data.debtor_id, creditor.id)
+    await check_contractual_rate(
+        session, data.late_penalty_rate, clock.today(), ["body", "late_penalty_rate"]
+    )
     invoice = Invoice(
         id=new_id("inv"),
         tenant_id=tenant_id,
@@ -151,6 +156,9 @@ async def update_invoice(
 ) -> Invoice:
     invoice = await get_owned(session, Invoice, tenant_id, invoice_id, lock=True)
     changes = data.model_dump(exclude_unset=True)
+    await check_contractual_rate(
+        session, changes.get("late_penalty_rate"), clock.today(), ["body", "late_penalty_rate"]
+    )
     money_or_dates = {"issue_date", "due_date", "amount", "currency"} & changes.keys()
     if money_or_dates and invoice.status != "open":
         raise Conflict(
@@ -298,6 +306,7 @@ async def upsert_batch(
     policies = await policies_for_creditors(session, list(creditors.values()))
 
     today = clock.today()
+    rate_floor = minimum_contractual_rate(today, await rate_book(session))
     seen: set[tuple[str, str]] = set()
     new_rows: list[dict[str, Any]] = []
     new_index: dict[tuple[str, str], int] = {}
@@ -319,6 +328,12 @@ async def upsert_batch(
                 raise _debtor_error("the debtor belongs to another creditor")
             if key in seen:
                 raise Conflict(f"Invoice number {data.number} appears twice in this batch.")
+            if data.late_penalty_rate is not None and data.late_penalty_rate < rate_floor:
+                raise Unprocessable(
+                    f"A contractual late-penalty rate of {data.late_penalty_rate}% is below the "
+                    f"legal floor of {rate_floor}% (3 x the taux d'intérêt légal, L441-10).",
+                    errors=[FieldError(loc=["body", "late_penalty_rate"], msg="below the floor")],
+                )
             seen.add(key)
             values = data.model_dump()
             values["due_date"] = data.due_date or data.issue_date + dt.timedelta(

@@ -591,3 +591,24 @@ def test_feeding_due_back_gives_nothing_new_and_same_input_same_output():
         first.next_step,
         first.next_action_on,
     )
+
+
+def test_close_steps_rolled_onto_one_day_go_out_on_consecutive_days():
+    # Regression (found by the property tests): offsets 2 and 4 from Thursday 2 April 2026 both
+    # roll onto Tuesday 7 April (Saturday 4 -> Easter Monday 6 is a holiday -> 7; Monday 6 -> 7);
+    # the second step must still come strictly after the first, never the same day.
+    policy = Policy(
+        steps=(
+            PolicyStep("r1", "reminder", "email", 2),
+            PolicyStep("r3", "reminder", "email", 4),
+            PolicyStep("formal_notice", "formal_notice", "registered_letter", 30),
+        )
+    )
+    state = invoice(D(2026, 4, 2))
+    emitted = sweep(state, state.created_on, D(2026, 4, 30), policy=policy)
+    assert emitted["step:r1"] == D(2026, 4, 7)  # Sat 4 -> Mon 6 is Easter Monday -> Tue 7
+    assert emitted["step:r3"] == D(2026, 4, 8)
+    # Evaluating again on the day r1 went out gives nothing new, and plans r3 for the next day.
+    again = ev(with_emitted(state, {"step:r1": D(2026, 4, 7)}), D(2026, 4, 7), policy=policy)
+    assert [o.key for o in again.due if o.key.startswith("step:")] == []
+    assert {o.key: o.on for o in again.planned}["step:r3"] == D(2026, 4, 8)

@@ -59,6 +59,9 @@ async def test_default_policy_events_arrive_on_the_right_days(
     assert step["letter_url"] == f"/v1/invoices/{made['invoice']['id']}/letters/reminder_1"
     assert events[3].data["step"]["letter_url"].endswith("/letters/reminder_2")
     assert events[4].data["invoice"]["dunning"]["stage"] == "formal_notice_required"
+    assert events[4].data["claim"]["principal"] == "5000.00"
+    assert events[4].data["claim"]["fixed_indemnity"] == "40.00"
+    assert events[4].data["claim"]["interest_periods"][0]["from"] == "2026-07-12"
     assert events[4].data["invoice"]["id"] == made["invoice"]["id"]
     invoice = (
         await client.get(f"/v1/invoices/{made['invoice']['id']}", headers=tenant.headers)

@@ -1,0 +1,347 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from tests.factories import ledger
+
+NOON = "T10:00:00+01:00"
+
+
+async def test_b2b_claim_whole_half_year(client, tenant):
+    # 10,000.00 due 2024-12-31, as of 2025-06-30: 181 days at 13.15 % (2025H1)
+    # = 1315 x 181 / 365 = 238015 / 365 = 652.0959 -> 652.10; plus 40.00.
+    made = await ledger(
+        client, tenant, issue_date="2024-12-01", due_date="2024-12-31", amount="10000.00"
+    )
+    claim = (
+        await client.get(
+            f"/v1/invoices/{made['invoice']['id']}/claim",
+            params={"as_of": "2025-06-30"},
+            headers=tenant.headers,
+        )
+    ).json()
+    assert claim["interest_periods"] == [
+        {
+            "from": "2025-01-01",
+            "to": "2025-06-30",
+            "days": 181,
+            "rate": "13.15",
+            "principal": "10000.00",
+            "amount": "652.10",
+            "provisional": False,
+        }
+    ]
+    assert (claim["principal"], claim["interest"], claim["fixed_indemnity"], claim["total"]) == (
+        "10000.00",
+        "652.10",
+        "40.00",
+        "10692.10",
+    )
+    assert claim["rate_basis"] == "b2b_default"
+
+
+async def test_claim_after_partial_payment_and_provisional_half_year(client, tenant, clock):
+    made = await ledger(
+        client, tenant, issue_date="2026-01-01", due_date="2026-01-31", amount="1000.00"
+    )
+    url = f"/v1/invoices/{made['invoice']['id']}"
+    await client.post(
+        f"{url}/payments",
+        json={"amount": "400.00", "paid_at": "2026-02-15"},
+        headers=tenant.headers,
+    )
+    claim = (
+        await client.get(f"{url}/claim", params={"as_of": "2026-07-10"}, headers=tenant.headers)
+    ).json()
+    periods = claim["interest_periods"]
+    assert [(p["from"], p["to"], p["principal"]) for p in periods] == [
+        ("2026-02-01", "2026-02-14", "1000.00"),
+        ("2026-02-15", "2026-06-30", "600.00"),
+        ("2026-07-01", "2026-07-10", "600.00"),
+    ]
+    assert periods[-1]["provisional"] is True  # 2026H2 not published: last known 12.15
+    assert periods[-1]["rate"] == "12.15"
+    assert claim["provisional"] is True
+
+
+async def test_consumer_claim_runs_from_the_formal_notice_and_has_no_indemnity(client, tenant):
+    from tests.factories import create_creditor, create_debtor, create_invoice
+
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(
+        client, tenant, creditor["id"], kind="consumer", name="Jean Dupont"
+    )
+    invoice = await create_invoice(
+        client,
+        tenant,
+        creditor["id"],
+        debtor["id"],
+        issue_date="2025-12-01",
+        due_date="2025-12-31",
+        amount="2000.00",
+    )
+    url = f"/v1/invoices/{invoice['id']}"
+    before = (
+        await client.get(f"{url}/claim", params={"as_of": "2026-02-28"}, headers=tenant.headers)
+    ).json()
+    assert (before["interest"], before["fixed_indemnity"], before["rate_basis"]) == (
+        "0.00",
+        "0.00",
+        "none",
+    )
+    await client.post(
+        f"{url}/actions",
+        json={
+            "type": "formal_notice",
+            "channel": "registered_letter",
+            "performed_at": "2026-02-02" + NOON,
+            "proof": {"tracking_number": "1A", "acknowledged_at": "2026-02-04"},
+        },
+        headers=tenant.headers,
+    )
+    after = (
+        await client.get(f"{url}/claim", params={"as_of": "2026-02-28"}, headers=tenant.headers)
+    ).json()
+    assert after["fixed_indemnity"] == "0.00"
+    assert after["interest_periods"][0]["from"] == "2026-02-04"
+    assert after["interest_periods"][0]["rate"] == "2.62"  # taux légal 2026H1, other cases
+    assert after["rate_basis"] == "legal_other"
+
+
+async def test_paid_invoice_still_shows_penalties(client, tenant):
+    made = await ledger(
+        client, tenant, issue_date="2026-01-01", due_date="2026-01-15", amount="500.00"
+    )
+    url = f"/v1/invoices/{made['invoice']['id']}"
+    await client.post(
+        f"{url}/payments",
+        json={"amount": "500.00", "paid_at": "2026-02-14"},
+        headers=tenant.headers,
+    )
+    claim = (await client.get(f"{url}/claim", headers=tenant.headers)).json()
+    assert claim["principal"] == "0.00"
+    assert claim["fixed_indemnity"] == "40.00"
+    assert claim["interest"] != "0.00"
+
+
+async def test_contractual_rate_floor(client, tenant):
+    # 3 x 2.62 (taux légal 2026H1, other cases) = 7.86
+    made = await ledger(client, tenant)
+    too_low = await client.patch(
+        f"/v1/creditors/{made['creditor']['id']}",
+        json={"late_penalty_rate": "7.5"},
+        headers=tenant.headers,
+    )
+    assert too_low.status_code == 422
+    assert "7.86" in too_low.json()["detail"]
+    ok = await client.patch(
+        f"/v1/creditors/{made['creditor']['id']}",
+        json={"late_penalty_rate": "10"},
+        headers=tenant.headers,
+    )
+    assert ok.status_code == 200
+    invoice = await client.patch(
+        f"/v1/invoices/{made['invoice']['id']}",
+        json={"late_penalty_rate": "1"},
+        headers=tenant.headers,
+    )
+    assert invoice.status_code == 422
+
+
+async def test_rates_and_publishing_a_half_year(client, tenant, admin_headers, clock):
+    import datetime as dt
+
+    rates = (await client.get("/v1/rates", headers=tenant.headers)).json()
+    assert {"year": 2025, "half": 2, "rate": "12.15"} in rates["b2b_default"]
+    assert rates["current"]["legal_other"]["provisional"] is False  # 2026H1 is published
+    clock.set(dt.datetime(2026, 9, 1, tzinfo=dt.UTC))
+    assert (await client.get("/v1/rates", headers=tenant.headers)).json()["current"]["b2b_default"][
+        "provisional"
+    ] is True
+    published = await client.post(
+        "/v1/admin/rates",
+        json={
+            "kind": "b2b_default",
+            "year": 2026,
+            "half": 2,
+            "rate": "12.15",
+            "source": "BCE + 10",
+        },
+        headers=admin_headers,
+    )
+    assert published.status_code == 201, published.text
+    assert published.json()["current"]["b2b_default"]["provisional"] is False
+    assert (
+        await client.post(
+            "/v1/admin/rates",
+            json={"kind": "b2b_default", "year": 2026, "half": 3, "rate": "1", "source": "x"},
+            headers=admin_headers,
+        )
+    ).status_code == 422
+    assert (
+        await client.post(
+            "/v1/admin/rates",
+            json={"kind": "b2b_default", "year": 2026, "half": 2, "rate": "1", "source": "x"},
+            headers=tenant.headers,
+        )
+    ).status_code == 401
+
+
+MANDATORY = [
+    "Mise en demeure de payer",
+    "recommandée avec accusé de réception",
+    "Atelier Dupont SARL",
+    "Client Martin SAS",
+    "F-2026-001",
+    "1 250,00",
+    "L441-10",
+    "D441-5",
+    "40,00",
+    "FR14 2004 1010 0505 0001 3M02 606",
+    "BNPAFRPPXXX",
+    "8 jours",
+    "injonction de payer",
+]
+
+
+def _pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+@pytest.mark.parametrize("accept", ["text/plain", "text/html", "application/pdf"])
+async def test_formal_notice_letter_carries_every_mention(client, tenant, accept):
+    made = await ledger(client, tenant, issue_date="2026-01-01", due_date="2026-01-31")
+    url = f"/v1/invoices/{made['invoice']['id']}"
+    await client.post(
+        f"{url}/actions",
+        json={"type": "reminder", "channel": "email", "performed_at": "2026-02-04" + NOON},
+        headers=tenant.headers,
+    )
+    response = await client.get(
+        f"{url}/letters/formal_notice", headers={**tenant.headers, "Accept": accept}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(accept)
+    text = _pdf_text(response.content) if accept == "application/pdf" else response.text
+    flat = " ".join(text.split()).replace("\u00a0", " ").replace("\u202f", " ")
+    for mention in MANDATORY:
+        assert mention in flat, (mention, accept)
+    assert "4 février 2026" in flat  # the reminder already sent
+
+
+async def test_consumer_letters_claim_no_indemnity(client, tenant):
+    from tests.factories import create_creditor, create_debtor, create_invoice
+
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(
+        client, tenant, creditor["id"], kind="consumer", name="Jean Dupont"
+    )
+    invoice = await create_invoice(
+        client, tenant, creditor["id"], debtor["id"], due_date="2026-01-31"
+    )
+    for kind in ("reminder_1", "reminder_2", "formal_notice"):
+        text = (
+            await client.get(
+                f"/v1/invoices/{invoice['id']}/letters/{kind}",
+                headers={**tenant.headers, "Accept": "text/plain"},
+            )
+        ).text
+        assert "40,00" not in text
+        assert "frais de recouvrement" not in text.lower()
+        assert "D441-5" not in text
+
+
+async def test_letter_negotiation(client, tenant):
+    made = await ledger(client, tenant)
+    url = f"/v1/invoices/{made['invoice']['id']}/letters"
+    assert (
+        await client.get(
+            f"{url}/reminder_1", headers={**tenant.headers, "Accept": "application/xml"}
+        )
+    ).status_code == 406
+    default = await client.get(f"{url}/pre_reminder", headers=tenant.headers)
+    assert default.headers["content-type"].startswith("text/plain")
+    html = await client.get(
+        f"{url}/reminder_2",
+        headers={**tenant.headers, "Accept": "application/pdf;q=0.5, text/html"},
+    )
+    assert html.headers["content-type"].startswith("text/html")
+    assert (await client.get(f"{url}/reminder_9", headers=tenant.headers)).status_code == 422
+
+
+async def test_debtor_statement(client, tenant):
+    from tests.factories import create_invoice
+
+    made = await ledger(
+        client,
+        tenant,
+        number="A",
+        issue_date="2024-12-01",
+        due_date="2024-12-31",
+        amount="10000.00",
+    )
+    await create_invoice(
+        client,
+        tenant,
+        made["creditor"]["id"],
+        made["debtor"]["id"],
+        number="B",
+        issue_date="2026-02-01",
+        due_date="2026-03-31",
+        amount="100.00",
+    )
+    statement = (
+        await client.get(
+            f"/v1/debtors/{made['debtor']['id']}/statement",
+            params={"as_of": "2025-06-30"},
+            headers=tenant.headers,
+        )
+    ).json()
+    assert [i["number"] for i in statement["invoices"]] == ["A", "B"]
+    assert statement["totals"]["interest"] == "652.10"
+    assert statement["totals"]["fixed_indemnity"] == "40.00"
+    assert statement["totals"]["total"] == "10792.10"
+
+
+async def test_litigation_readiness(client, tenant, clock):
+    made = await ledger(
+        client, tenant, issue_date="2026-01-01", due_date="2026-01-15", amount="3000.00"
+    )
+    url = f"/v1/invoices/{made['invoice']['id']}"
+    first = (await client.get(f"{url}/litigation-readiness", headers=tenant.headers)).json()
+    assert first["ready"] is False
+    failing = {c["code"] for c in first["checks"] if not c["ok"]}
+    assert failing == {
+        "formal_notice_recorded",
+        "formal_notice_received",
+        "formal_notice_deadline_passed",
+        "proof_documents",
+    }
+    assert first["recommended_procedure"] == "petites_creances"
+    assert first["court"] == "tribunal_de_commerce"
+    await client.post(
+        f"{url}/actions",
+        json={
+            "type": "formal_notice",
+            "channel": "registered_letter",
+            "performed_at": "2026-02-10" + NOON,
+            "proof": {"tracking_number": "1A", "acknowledged_at": "2026-02-12"},
+        },
+        headers=tenant.headers,
+    )
+    await client.post(
+        f"{url}/documents",
+        json={"kind": "purchase_order", "reference": "BC-1"},
+        headers=tenant.headers,
+    )
+    ready = (await client.get(f"{url}/litigation-readiness", headers=tenant.headers)).json()
+    assert ready["ready"] is True, ready["checks"]
+    big = await ledger(client, tenant, amount="6000.00", due_date="2026-01-15")
+    assert (
+        await client.get(
+            f"/v1/invoices/{big['invoice']['id']}/litigation-readiness", headers=tenant.headers
+        )
+    ).json()["recommended_procedure"] == "injonction_de_payer"
