@@ -588,3 +588,38 @@ async def test_gauges(client, tenant, app, clock, receiver, http):
     assert sample("relance_webhook_oldest_pending_age_seconds") == 0
     body = (await client.get("/metrics")).text
     assert 'relance_webhook_deliveries_total{outcome="succeeded"}' in body
+
+
+def _metric(body: str, name: str) -> float:
+    """Sum of a metric's samples in a Prometheus text exposition (all label sets)."""
+    total = 0.0
+    for line in body.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            sample = line.split("{")[0].split(" ")[0]
+            if sample == name:
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_sweep_and_delivery_metrics_move(client, tenant, admin_headers, receiver):
+    from tests.factories import ledger
+
+    await _endpoint(client, tenant, receiver, "/metrics-hook")
+    await ledger(client, tenant, due_date="2026-02-01")
+    before = (await client.get("/metrics")).text
+    swept = await client.post(
+        "/v1/admin/sweep", json={"as_of": "2026-03-02T06:00:00Z"}, headers=admin_headers
+    )
+    assert swept.status_code == 200
+    assert swept.json()["deliveries"].get("succeeded", 0) == swept.json()["events_created"] >= 1
+    after = (await client.get("/metrics")).text
+    for name in (
+        "relance_events_created_total",
+        "relance_sweep_due_invoices_total",
+        "relance_sweep_duration_seconds_count",
+        "relance_webhook_deliveries_total",
+        "relance_webhook_delivery_duration_seconds_count",
+    ):
+        assert _metric(after, name) > _metric(before, name), name
+    assert 'relance_events_created_total{type="invoice.overdue"}' in after
+    assert "relance_webhook_pending_deliveries" in after
