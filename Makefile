@@ -26,17 +26,27 @@ lint: install
 typecheck: install
 	$(BIN)/mypy app tests
 
-pytest: install
-	$(BIN)/pytest
+pytest: install  ## the suite without the slow reliability tests (those run in make reliability)
+	$(BIN)/pytest -m "not reliability"
 
 test-db: install  ## the suite again, e.g. against RELANCE_TEST_DATABASE_URL
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not reliability"
 
 openapi: install  ## rewrite openapi/openapi.json from the app
 	$(BIN)/relance openapi > openapi/openapi.json
 
 migration: install  ## make migration m="what changed" (needs RELANCE_DATABASE_URL or uses the embedded db)
 	$(BIN)/relance makemigration "$(m)"
+
+bench: install  ## benchmarks against raw-database baselines (BENCH_SCALE=small: under 5 min)
+	@$(BIN)/python -c "import pyinstrument, aiohttp" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run
+
+reliability: install  ## faults, races, fuzz: kill -9, replicas, database outage, full fuzz (docs/reliability.md)
+	$(BIN)/pytest tests/reliability
+
+soak: install  ## 10 minutes of mixed load on the real service; SOAK_SECONDS=60 for a short one (not in CI)
+	$(BIN)/python -m tests.reliability.soak --duration $(or $(SOAK_SECONDS),600)
 
 clean:
 	rm -rf $(VENV) .relance .mypy_cache .ruff_cache .pytest_cache

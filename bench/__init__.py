@@ -1,0 +1,1 @@
+"""Benchmarks of the running service against raw-database baselines (see bench/README.md)."""
