@@ -36,12 +36,13 @@ async def require_tenant(
     return tenant_id
 
 
-def get_settings_dep(request: Request) -> Settings:
+# async: a plain `def` dependency would run in the thread pool on every request.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
@@ -50,7 +51,7 @@ async def require_admin(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)],
 ) -> None:
-    token = get_settings_dep(request).admin_token
+    token: str | None = request.app.state.settings.admin_token
     if not token:
         # Admin API disabled: answer as if it did not exist.
         raise NotFound("The admin API is disabled (RELANCE_ADMIN_TOKEN is not set).")

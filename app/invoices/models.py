@@ -11,6 +11,8 @@ from app.core.db import Base
 
 class Invoice(Base):
     __tablename__ = "invoices"
+    # Server defaults (created_at, updated_at) come back with the INSERT/UPDATE (RETURNING).
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __table_args__ = (
         UniqueConstraint("creditor_id", "number"),
         # The sweep's index: only open, unpaused invoices with work ahead are in it, so finding

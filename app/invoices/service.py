@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +36,7 @@ from app.invoices.schemas import (
     InvoiceOut,
     InvoiceUpdate,
 )
-from app.policies.service import policies_for_creditors
+from app.policies.service import policies_for_creditors, policy_for_creditor
 
 _CONFLICTS = {
     "uq_invoices_creditor_id_number": "This creditor already has an invoice with this number."
@@ -144,10 +144,11 @@ async def create_invoice(
         disputed=False,
         tracked_since=clock.today(),
     )
+    # A new invoice has no history: plan it before the INSERT (one statement, no re-read).
+    policy = await policy_for_creditor(session, creditor)
+    apply_evaluation(invoice, run_engine(invoice, debtor, policy, clock), clock)
     session.add(invoice)
     await flush_or_conflict(session, _CONFLICTS)
-    await refresh_invoice(session, invoice, clock, debtor=debtor, creditor=creditor)
-    await session.refresh(invoice)
     return invoice
 
 
@@ -292,8 +293,13 @@ async def upsert_batch(
                     select(Invoice)
                     .where(
                         Invoice.tenant_id == tenant_id,
-                        tuple_(Invoice.creditor_id, Invoice.number).in_(
-                            [(p.creditor_id, p.number) for p in parsed.values()]
+                        # Per creditor `number IN (...)`: a row-value IN of 1000 pairs takes
+                        # ~200 ms to plan on a million invoices, this ~2 ms (bench/README.md).
+                        or_(
+                            *(
+                                (Invoice.creditor_id == creditor_id) & Invoice.number.in_(numbers)
+                                for creditor_id, numbers in _numbers_by_creditor(parsed).items()
+                            )
                         ),
                     )
                     .with_for_update()
@@ -411,6 +417,13 @@ async def upsert_batch(
     await session.flush()
     errors.sort(key=lambda e: e.index)
     return BatchResult(created=created, updated=len(changed), unchanged=unchanged, errors=errors)
+
+
+def _numbers_by_creditor(parsed: dict[int, InvoiceCreate]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for item in parsed.values():
+        grouped.setdefault(item.creditor_id, []).append(item.number)
+    return grouped
 
 
 def _row(invoice: Invoice) -> dict[str, Any]:
