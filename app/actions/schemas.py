@@ -63,6 +63,8 @@ class ActionCreate(InputModel):
     def _rules(self) -> ActionCreate:
         if self.performed_at.tzinfo is None:
             raise ValueError("performed_at needs a UTC offset")
+        if not 1900 <= self.performed_at.year <= 9000:  # near year 1 or 9999 it overflows
+            raise ValueError("performed_at is out of range (years 1900 to 9000)")
         if self.type == "formal_notice":
             if self.channel not in ("registered_letter", "commissaire_de_justice"):
                 raise ValueError(

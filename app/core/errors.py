@@ -184,6 +184,14 @@ def install_error_handlers(app: FastAPI) -> None:
 def unexpected_error_response(exc: BaseException, method: str, path: str) -> JSONResponse:
     """The catch-all: 503 when the database is unreachable, else a 500 logged with the request id
     and no internals in the body."""
+    if _sqlstates(exc) & _TEXT_NOT_STORABLE:
+        # A NUL (\u0000) in a body, query or path: PostgreSQL text cannot hold it.
+        return problem_response(
+            422,
+            "validation-error",
+            "Invalid request",
+            "Text must not contain NUL (\\u0000) characters.",
+        )
     if _is_database_unavailable(exc):
         log.warning("database unavailable on %s %s: %s", method, path, type(exc).__name__)
         return problem_response(
@@ -209,12 +217,30 @@ def _is_database_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    name = type(exc).__name__
-    return name in {
-        "ConnectionDoesNotExistError",
-        "CannotConnectNowError",
-        "TooManyConnectionsError",
-    }
+    # The driver's own error, as SQLAlchemy wrapped it: e.g. "the database system is shutting
+    # down" (57P03) while connecting is a plain DBAPIError, not an OperationalError.
+    if any(s.startswith("08") or s in _UNAVAILABLE_SQLSTATES for s in _sqlstates(exc)):
+        return True
+    names = {type(e).__name__ for e in _causes(exc)}
+    return bool(
+        names & {"ConnectionDoesNotExistError", "CannotConnectNowError", "TooManyConnectionsError"}
+    )
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The error and the driver's errors SQLAlchemy wrapped in it."""
+    found = [exc, getattr(exc, "orig", None), exc.__cause__]
+    return [e for e in found if isinstance(e, BaseException)]
+
+
+def _sqlstates(exc: BaseException) -> set[str]:
+    return {str(s) for e in _causes(exc) if (s := getattr(e, "sqlstate", None))}
+
+
+# Admin/crash shutdown, cannot connect now, too many connections (class 08 is connection errors).
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+# character_not_in_repertoire, untranslatable_character: a NUL in text.
+_TEXT_NOT_STORABLE = {"22021", "22P05"}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -8,10 +8,14 @@ A claim left behind by a crashed process is taken over after `STALE_CLAIM`."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -29,6 +33,12 @@ from app.tenants.service import authenticate
 REPLAY_WINDOW = dt.timedelta(hours=24)
 STALE_CLAIM = dt.timedelta(minutes=5)
 MAX_KEY_LENGTH = 255
+# When the database is down, a claim cannot be released (the request failed) nor its answer
+# stored (the request succeeded just before): both are retried in the background (about 2
+# minutes in all, well within STALE_CLAIM), so a client retrying after the outage is neither
+# told 409 for 5 minutes nor, once the claim goes stale, served a second execution.
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 30.0, 30.0)
+_RETRYING: set[asyncio.Task[None]] = set()
 
 
 class IdempotencyKey(Base):
@@ -138,22 +148,34 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         except BaseException:
-            await self._release(sessionmaker, owner, key)
+            await _now_or_later(functools.partial(self._release, sessionmaker, owner, key))
             raise
         status = int(start.get("status", 500))
         if status >= 500:  # nothing was done for sure: let the client retry with the same key
-            await self._release(sessionmaker, owner, key)
+            await _now_or_later(functools.partial(self._release, sessionmaker, owner, key))
             return
         response_headers = {
             k.decode(): v.decode()
             for k, v in start.get("headers", [])
             if k.decode().lower() in ("content-type", "location")
         }
+        values = {"status": status, "headers": response_headers, "body": b"".join(chunks)}
+        # The answer was sent: a failure to store it must not reach the server (it would drop
+        # the connection) but be retried.
+        await _now_or_later(functools.partial(self._store, sessionmaker, owner, key, values))
+
+    async def _store(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        owner: str,
+        key: str,
+        values: dict[str, object],
+    ) -> None:
         async with sessionmaker() as session:
             await session.execute(
                 update(IdempotencyKey)
                 .where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
-                .values(status=status, headers=response_headers, body=b"".join(chunks))
+                .values(**values)
             )
             await session.commit()
 
@@ -230,7 +252,27 @@ class IdempotencyMiddleware:
         async with sessionmaker() as session:
             await session.execute(
                 delete(IdempotencyKey).where(
-                    IdempotencyKey.owner == owner, IdempotencyKey.key == key
+                    IdempotencyKey.owner == owner,
+                    IdempotencyKey.key == key,
+                    IdempotencyKey.status.is_(None),  # never a stored answer
                 )
             )
             await session.commit()
+
+
+async def _now_or_later(attempt: Callable[[], Awaitable[None]]) -> None:
+    """Run `attempt`; if the database fails it, retry it in the background."""
+    try:
+        await attempt()
+    except Exception:
+
+        async def later() -> None:
+            for delay in RETRY_DELAYS:
+                await asyncio.sleep(delay)
+                with contextlib.suppress(Exception):
+                    await attempt()
+                    return
+
+        task = asyncio.create_task(later())
+        _RETRYING.add(task)
+        task.add_done_callback(_RETRYING.discard)

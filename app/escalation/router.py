@@ -113,7 +113,9 @@ admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Admin
     summary="Run the scheduler's work now, as of an instant",
     description="Deadline detection and event creation for everything due at `as_of`, then the "
     "deliveries of due webhooks, synchronously. Sweeping the same instant twice changes nothing "
-    "the second time.",
+    "the second time. Deliveries get at most 10 seconds (a receiver that does not answer must not "
+    "hold the call for its 15 s timeout per attempt): `deliveries` counts the attempts recorded "
+    "by then; the rest go on in the background and with the scheduler.",
     responses=problem_responses(401, 404, 422),
 )
 async def run_sweep(body: SweepRequest, request: Request) -> SweepResult:
@@ -121,6 +123,11 @@ async def run_sweep(body: SweepRequest, request: Request) -> SweepResult:
         raise Unprocessable(
             "as_of needs a UTC offset.",
             errors=[FieldError(loc=["body", "as_of"], msg="needs a UTC offset")],
+        )
+    if not 1900 <= body.as_of.year <= 9000:  # day arithmetic near year 1 or 9999 overflows
+        raise Unprocessable(
+            "as_of must be between the years 1900 and 9000.",
+            errors=[FieldError(loc=["body", "as_of"], msg="out of range")],
         )
     clock = FixedInstant(request.app.state.clock, body.as_of)
     stats = await sweep(request.app.state.sessionmaker, clock)
