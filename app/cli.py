@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -23,10 +24,17 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    options = {"host": args.host, "port": args.port, "log_config": None, "proxy_headers": True}
     with database_url(settings.database_url, settings.data_dir) as url:
-        settings = settings.model_copy(update={"database_url": url})
-        app = create_app(settings)  # the lifespan migrates under the advisory lock
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True)
+        if args.workers > 1:
+            # Processes of their own, each with its pool and scheduler: safe as replicas are.
+            # They read their settings from the environment, the (embedded) database's URL too.
+            os.environ["RELANCE_DATABASE_URL"] = url
+            uvicorn.run("app.main:app_factory", factory=True, workers=args.workers, **options)
+        else:
+            settings = settings.model_copy(update={"database_url": url})
+            # The lifespan migrates under the advisory lock.
+            uvicorn.run(create_app(settings), **options)
     return 0
 
 
@@ -176,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="migrate the database, then serve the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (default 1); /metrics then shows the process that answers",
+    )
     serve.set_defaults(func=_serve)
 
     sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=_migrate)

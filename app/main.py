@@ -181,7 +181,8 @@ def create_app(
 
 
 def app_factory() -> FastAPI:
-    """For `uvicorn --factory app.main:app_factory`."""
+    """For `uvicorn --factory app.main:app_factory` and each `relance serve --workers N` process:
+    settings from the environment."""
     settings = get_settings()
     configure_logging(settings.log_level)
     return create_app(settings)

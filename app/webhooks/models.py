@@ -39,18 +39,15 @@ class WebhookDelivery(Timestamps, Base):
     __tablename__ = "webhook_deliveries"
     __label__ = "webhook delivery"
     __table_args__ = (
-        # The due queue and the gauges: only pending rows are in it.
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
-            postgresql_where=text("status = 'pending'"),
-        ),
-        # The claim walks each endpoint's own queue, so one endpoint's backlog never hides
-        # another endpoint's due deliveries.
+        # The claim walks each endpoint's own queue in (next_attempt_at, id) order, so one
+        # endpoint's backlog never hides another's due deliveries and no sort is needed. No
+        # global index on next_attempt_at: the planner preferred it and then filtered out every
+        # other endpoint's backlog at each claim (bench/README.md).
         Index(
             "ix_webhook_deliveries_endpoint_due",
             "endpoint_id",
             "next_attempt_at",
+            "id",
             postgresql_where=text("status = 'pending'"),
         ),
         # Deliveries in flight (leased), counted per endpoint to bound its concurrency.

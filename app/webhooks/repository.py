@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, column, text, update
+from sqlalchemy import Boolean, DateTime, Integer, String, column, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from ulid import ULID
@@ -93,6 +93,7 @@ class ClaimedDelivery:
     delivery_id: str
     attempts: int
     endpoint_id: str
+    endpoint_failing: bool  # at claim time: a success must then clear the endpoint's failure
     url: str
     secret: str
     previous_secret: str | None
@@ -137,7 +138,8 @@ _CLAIM = text(
     SET locked_until = now() + make_interval(secs => :lease_seconds), updated_at = now()
     FROM picked, webhook_endpoints e, events ev
     WHERE w.id = picked.id AND e.id = w.endpoint_id AND ev.id = w.event_id
-    RETURNING w.id AS delivery_id, w.attempts, e.id AS endpoint_id, e.url, e.secret,
+    RETURNING w.id AS delivery_id, w.attempts, e.id AS endpoint_id,
+              e.failing_since IS NOT NULL AS endpoint_failing, e.url, e.secret,
               e.previous_secret, e.previous_secret_expires_at, ev.id AS event_id,
               ev.type AS event_type, ev.created_at AS event_created_at, ev.data AS event_data
     """
@@ -145,6 +147,7 @@ _CLAIM = text(
     column("delivery_id", String),
     column("attempts", Integer),
     column("endpoint_id", String),
+    column("endpoint_failing", Boolean),
     column("url", String),
     column("secret", String),
     column("previous_secret", String),
@@ -171,6 +174,55 @@ async def claim_due(
         },
     )
     return [ClaimedDelivery(**row) for row in rows.mappings()]
+
+
+# The common case in one statement: a success on an endpoint that was not failing. The delivery
+# alone is locked (the endpoint is untouched, so no lock order to respect); one cancelled while
+# in flight still becomes succeeded, as it got through; no row back if its event was purged.
+_RECORD_SUCCESS = text(
+    """
+    WITH delivery AS (
+        UPDATE webhook_deliveries
+        SET attempts = attempts + 1, locked_until = NULL, last_status_code = :status_code,
+            status = CASE WHEN status IN ('pending', 'cancelled') THEN 'succeeded' ELSE status END,
+            next_attempt_at = CASE WHEN status IN ('pending', 'cancelled') THEN NULL
+                                   ELSE next_attempt_at END,
+            updated_at = now()
+        WHERE id = :delivery_id
+        RETURNING id
+    )
+    INSERT INTO webhook_attempts
+        (id, delivery_id, attempted_at, status_code, duration_ms, error, response_body)
+    SELECT :id, delivery.id, :attempted_at, :status_code, :duration_ms, NULL, :response_body
+    FROM delivery
+    RETURNING delivery_id
+    """
+)
+
+
+async def record_success(
+    session: AsyncSession,
+    *,
+    attempt_id: str,
+    delivery_id: str,
+    attempted_at: dt.datetime,
+    status_code: int,
+    duration_ms: int,
+    response_body: str | None,
+) -> bool:
+    """Record a successful attempt; False if the delivery no longer exists."""
+    result = await session.execute(
+        _RECORD_SUCCESS,
+        {
+            "id": attempt_id,
+            "delivery_id": delivery_id,
+            "attempted_at": attempted_at,
+            "status_code": status_code,
+            "duration_ms": duration_ms,
+            "response_body": response_body,
+        },
+    )
+    return result.first() is not None
 
 
 _GAUGES = text(

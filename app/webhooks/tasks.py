@@ -214,6 +214,18 @@ async def record_attempt(
 ) -> tuple[Outcome, bool]:
     """Store the attempt and its consequences; returns (outcome, whether the endpoint was just
     disabled). Locks the endpoint before the delivery, in the order the API uses."""
+    if result.ok and not job.endpoint_failing:
+        assert result.status_code is not None
+        recorded = await repository.record_success(
+            session,
+            attempt_id=new_id("wha"),
+            delivery_id=job.delivery_id,
+            attempted_at=now,
+            status_code=result.status_code,
+            duration_ms=result.duration_ms,
+            response_body=result.response_body,
+        )
+        return ("succeeded" if recorded else "cancelled"), False
     endpoint = await session.get(WebhookEndpoint, job.endpoint_id)
     if not result.ok or (endpoint is not None and endpoint.failing_since is not None):
         endpoint = await _lock_endpoint(session, job.endpoint_id)
@@ -378,18 +390,22 @@ class Dispatcher:
             if not task.cancelled():
                 stats.count(*task.result())
 
-    async def run(self, app: FastAPI, budget: float = TICK_BUDGET_SECONDS) -> DeliveryStats:
+    async def run(
+        self, app: FastAPI, budget: float = TICK_BUDGET_SECONDS, clock: Clock | None = None
+    ) -> DeliveryStats:
         """Keep every free slot busy for `budget` seconds: claim as slots free up, never wait
         for a slow request before starting the others. Returns when nothing is due and nothing
         is in flight, or when the budget is spent (requests then still running finish in the
-        background and are counted by a later tick)."""
+        background and are counted by a later tick). `clock`: the instant deliveries are due
+        at (default the service clock; an admin sweep passes its `as_of`)."""
         state = app.state
+        clock = clock or state.clock
         stats = DeliveryStats()
         deadline = time.monotonic() + budget
         while True:
             self._reap(stats)
             free = MAX_IN_FLIGHT - len(self.in_flight)
-            jobs = await claim(state.sessionmaker, state.clock, free) if free > 0 else []
+            jobs = await claim(state.sessionmaker, clock, free) if free > 0 else []
             stats.claimed += len(jobs)
             for job in jobs:
                 self.in_flight.add(
@@ -398,7 +414,7 @@ class Dispatcher:
                             job,
                             sessionmaker=state.sessionmaker,
                             http=state.http,
-                            clock=state.clock,
+                            clock=clock,
                             settings=state.settings,
                         )
                     )
@@ -411,7 +427,7 @@ class Dispatcher:
                 self.in_flight, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
             )
         self._reap(stats)
-        await refresh_gauges(state.sessionmaker, state.clock)
+        await refresh_gauges(state.sessionmaker, clock)
         return stats
 
     async def drain(self) -> None:

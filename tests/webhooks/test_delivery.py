@@ -602,7 +602,6 @@ def _metric(body: str, name: str) -> float:
 
 
 async def test_sweep_and_delivery_metrics_move(client, tenant, admin_headers, receiver):
-    from tests.factories import ledger
 
     await _endpoint(client, tenant, receiver, "/metrics-hook")
     await ledger(client, tenant, due_date="2026-02-01")
@@ -623,3 +622,30 @@ async def test_sweep_and_delivery_metrics_move(client, tenant, admin_headers, re
         assert _metric(after, name) > _metric(before, name), name
     assert 'relance_events_created_total{type="invoice.overdue"}' in after
     assert "relance_webhook_pending_deliveries" in after
+
+
+async def test_admin_sweep_returns_at_its_budget_while_an_endpoint_hangs(
+    client, tenant, app, admin_headers, receiver, monkeypatch
+):
+    from app.escalation import tasks as escalation_tasks
+
+    monkeypatch.setattr(escalation_tasks, "ADMIN_DELIVERY_BUDGET_SECONDS", 1.0)
+    await _endpoint(client, tenant, receiver, "/hangs")
+    await _endpoint(client, tenant, receiver, "/answers")
+    receiver.hang.add("/hangs")
+    await ledger(client, tenant, due_date="2026-02-01")
+    started = time.monotonic()
+    swept = await client.post(
+        "/v1/admin/sweep", json={"as_of": "2026-03-02T06:00:00Z"}, headers=admin_headers
+    )
+    elapsed = time.monotonic() - started
+    assert swept.status_code == 200, swept.text
+    events = swept.json()["events_created"]
+    assert events >= 1
+    # The live endpoint got every event; the call did not wait for the hanging one (15 s).
+    assert swept.json()["deliveries"] == {"succeeded": events}
+    assert len(receiver.at("/answers")) == events
+    assert elapsed < 5
+    receiver.release.set()  # the hanging requests finish in the background
+    await tasks.dispatcher(app).drain()
+    assert len(receiver.at("/hangs")) == events
