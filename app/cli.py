@@ -162,7 +162,7 @@ def _sweep(args: argparse.Namespace) -> int:
                     invoices_swept=stats.invoices,
                     events_created=stats.events,
                     events_by_type=stats.by_type,
-                    deliveries=await deliver_all_due(app, clock),
+                    deliveries=await deliver_all_due(app, clock, budget=None),
                 )
 
     asyncio.run(run())

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -18,7 +20,7 @@ from app.claims.router import router as claims_router
 from app.core.clock import Clock
 from app.core.database_server import database_url
 from app.core.db import create_engine, make_sessionmaker
-from app.core.errors import install_error_handlers
+from app.core.errors import PROBLEM_JSON, install_error_handlers
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -172,12 +174,56 @@ def create_app(
     ):
         app.include_router(router)
 
+    _document_problems_and_idempotency(app)
+
     # Outermost first: request id and metrics see everything, the body limit runs before the
     # idempotency layer reads the body.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def _document_problems_and_idempotency(app: FastAPI) -> None:
+    """What the generated schema cannot know: every 422 is a problem+json (FastAPI documents its
+    own `HTTPValidationError` where a route did not list 422), and every POST takes an
+    `Idempotency-Key` header (handled by a middleware, invisible to the routes)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema["paths"].values():
+            for method, operation in operations.items():
+                responses = operation.get("responses", {})
+                if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+                    responses["422"] = INVALID_REQUEST_RESPONSE
+                if method == "post":
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+        components = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" not in json.dumps(schema["paths"]):
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_PROBLEM_SCHEMA = {"schema": {"$ref": "#/components/schemas/Problem"}}
+INVALID_REQUEST_RESPONSE: dict[str, Any] = {
+    "description": "Invalid request",
+    "content": {PROBLEM_JSON: _PROBLEM_SCHEMA, "application/json": _PROBLEM_SCHEMA},
+}
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique string (1 to 255 characters), e.g. a UUID: the same key and body "
+    "within 24 hours replays the first answer instead of acting twice; another body gets 422, "
+    "a request still in flight 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 
 def app_factory() -> FastAPI:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy import select
 
 from app.actions import service
 from app.actions.models import Action
@@ -9,6 +12,7 @@ from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_params, paginate
 from app.invoices.models import Invoice
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -34,14 +38,20 @@ async def record_action(
 
 @router.get(
     "/invoices/{invoice_id}/actions",
-    summary="List an invoice's recorded actions, oldest first",
-    responses=problem_responses(401, 404),
+    summary="List an invoice's recorded actions, in the order they were recorded",
+    description="The timeline (`GET /v1/invoices/{id}/timeline`) orders them by `performed_at`.",
+    responses=problem_responses(401, 404, 422),
 )
 async def list_actions(
-    invoice_id: str, tenant_id: TenantId, session: SessionDep
-) -> list[ActionOut]:
+    invoice_id: str,
+    tenant_id: TenantId,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[ActionOut]:
     await get_owned(session, Invoice, tenant_id, invoice_id)
-    return [service.to_out(a) for a in await service.list_actions(session, invoice_id)]
+    stmt = select(Action).where(Action.invoice_id == invoice_id, Action.tenant_id == tenant_id)
+    rows, has_more, cursor = await paginate(session, stmt, Action.id, page)
+    return Page(data=[service.to_out(a) for a in rows], has_more=has_more, next_cursor=cursor)
 
 
 @router.get("/actions/{action_id}", summary="Get an action", responses=problem_responses(401, 404))

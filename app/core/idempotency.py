@@ -9,12 +9,14 @@ A claim left behind by a crashed process is taken over after `STALE_CLAIM`."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
 import hashlib
 import hmac
 import json
+import logging
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import JSON, DateTime, Integer, LargeBinary, String, delete, func, select, update
@@ -30,6 +32,8 @@ from app.core.db import Base
 from app.core.errors import problem_response
 from app.tenants.service import authenticate
 
+log = logging.getLogger("relance.idempotency")
+
 REPLAY_WINDOW = dt.timedelta(hours=24)
 STALE_CLAIM = dt.timedelta(minutes=5)
 MAX_KEY_LENGTH = 255
@@ -38,6 +42,10 @@ MAX_KEY_LENGTH = 255
 # minutes in all, well within STALE_CLAIM), so a client retrying after the outage is neither
 # told 409 for 5 minutes nor, once the claim goes stale, served a second execution.
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 30.0, 30.0)
+# Each try is bounded, and none starts once the claim could be taken over (STALE_CLAIM after
+# it was made): from then on it may belong to another request.
+RETRY_ATTEMPT_TIMEOUT = 10.0
+RETRY_UNTIL = STALE_CLAIM - dt.timedelta(seconds=30)
 _RETRYING: set[asyncio.Task[None]] = set()
 
 
@@ -48,6 +56,9 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Who holds the claim: a release or a store retried late touches only its own claim, never
+    # one a later request made after it.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     status: Mapped[int | None] = mapped_column(Integer)
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
@@ -129,10 +140,13 @@ class IdempotencyMiddleware:
             return
 
         fingerprint = _fingerprint(scope["method"], scope["path"], body)
-        outcome = await self._claim(sessionmaker, clock, owner, key, fingerprint)
+        token = secrets.token_hex(16)
+        claimed = time.monotonic()
+        outcome = await self._claim(sessionmaker, clock, owner, key, fingerprint, token)
         if outcome is not None:
             await outcome(scope, receive, send)
             return
+        release = functools.partial(self._release, sessionmaker, owner, key, token)
 
         start: Message = {}
         chunks: list[bytes] = []
@@ -148,11 +162,11 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         except BaseException:
-            await _now_or_later(functools.partial(self._release, sessionmaker, owner, key))
+            await _now_or_later(release, "release", claimed)
             raise
         status = int(start.get("status", 500))
         if status >= 500:  # nothing was done for sure: let the client retry with the same key
-            await _now_or_later(functools.partial(self._release, sessionmaker, owner, key))
+            await _now_or_later(release, "release", claimed)
             return
         response_headers = {
             k.decode(): v.decode()
@@ -162,19 +176,25 @@ class IdempotencyMiddleware:
         values = {"status": status, "headers": response_headers, "body": b"".join(chunks)}
         # The answer was sent: a failure to store it must not reach the server (it would drop
         # the connection) but be retried.
-        await _now_or_later(functools.partial(self._store, sessionmaker, owner, key, values))
+        store = functools.partial(self._store, sessionmaker, owner, key, token, values)
+        await _now_or_later(store, "store the answer of", claimed)
 
     async def _store(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
         owner: str,
         key: str,
+        token: str,
         values: dict[str, object],
     ) -> None:
         async with sessionmaker() as session:
             await session.execute(
                 update(IdempotencyKey)
-                .where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+                .where(
+                    IdempotencyKey.owner == owner,
+                    IdempotencyKey.key == key,
+                    IdempotencyKey.claim_token == token,
+                )
                 .values(**values)
             )
             await session.commit()
@@ -186,6 +206,7 @@ class IdempotencyMiddleware:
         owner: str,
         key: str,
         fingerprint: str,
+        token: str,
     ) -> Response | None:
         """Claim the key for this request (returns None), or the response to send instead."""
         now = clock.now()
@@ -205,6 +226,7 @@ class IdempotencyMiddleware:
                     key=key,
                     fingerprint=fingerprint,
                     claimed_at=now,
+                    claim_token=token,
                     expires_at=now + REPLAY_WINDOW,
                 )
                 .on_conflict_do_nothing()
@@ -238,7 +260,8 @@ class IdempotencyMiddleware:
                         "A request with this Idempotency-Key is still in flight; retry later.",
                         headers={"Retry-After": "1"},
                     )
-                row.claimed_at = now  # abandoned by a crashed process: take it over
+                # Abandoned by a crashed process: take it over.
+                row.claimed_at, row.claim_token = now, token
                 await session.commit()
                 return None
             await session.commit()
@@ -247,32 +270,43 @@ class IdempotencyMiddleware:
             return Response(content=row.body or b"", status_code=row.status, headers=headers)
 
     async def _release(
-        self, sessionmaker: async_sessionmaker[AsyncSession], owner: str, key: str
+        self, sessionmaker: async_sessionmaker[AsyncSession], owner: str, key: str, token: str
     ) -> None:
         async with sessionmaker() as session:
             await session.execute(
                 delete(IdempotencyKey).where(
                     IdempotencyKey.owner == owner,
                     IdempotencyKey.key == key,
+                    IdempotencyKey.claim_token == token,
                     IdempotencyKey.status.is_(None),  # never a stored answer
                 )
             )
             await session.commit()
 
 
-async def _now_or_later(attempt: Callable[[], Awaitable[None]]) -> None:
-    """Run `attempt`; if the database fails it, retry it in the background."""
+async def _now_or_later(attempt: Callable[[], Awaitable[None]], what: str, claimed: float) -> None:
+    """Run `attempt`; if the database fails it, retry it in the background for as long as the
+    claim (made at `claimed`, monotonic time) is surely ours."""
+    give_up_at = claimed + RETRY_UNTIL.total_seconds()
     try:
         await attempt()
-    except Exception:
+        return
+    except Exception as exc:
+        log.warning("idempotency: could not %s a request (%r); retrying", what, exc)
 
-        async def later() -> None:
-            for delay in RETRY_DELAYS:
-                await asyncio.sleep(delay)
-                with contextlib.suppress(Exception):
+    async def later() -> None:
+        for delay in RETRY_DELAYS:
+            await asyncio.sleep(delay)
+            if time.monotonic() + RETRY_ATTEMPT_TIMEOUT > give_up_at:
+                break
+            try:
+                async with asyncio.timeout(RETRY_ATTEMPT_TIMEOUT):
                     await attempt()
-                    return
+                return
+            except Exception as exc:  # the database is still away: try again later
+                log.info("idempotency: %s a request failed again (%r)", what, exc)
+        log.error("idempotency: gave up trying to %s a request; its key expires", what)
 
-        task = asyncio.create_task(later())
-        _RETRYING.add(task)
-        task.add_done_callback(_RETRYING.discard)
+    task = asyncio.create_task(later())
+    _RETRYING.add(task)
+    task.add_done_callback(_RETRYING.discard)

@@ -40,7 +40,9 @@ class DebtorFields(InputModel):
     email: Email | None = None
     phone: Phone | None = None
     address: Address | None = None
-    language: Literal["fr", "en"] | None = None
+    language: Literal["fr", "en"] | None = Field(
+        default=None, description="Language of the letters; `fr` when not given"
+    )
     external_id: ExternalId | None = None
     insolvency: Insolvency | None = None
 

@@ -1,14 +1,19 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy import select
 
 from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_params, paginate
 from app.disputes import service
 from app.disputes.models import Dispute
 from app.disputes.schemas import DisputeCreate, DisputeOut, DisputeResolve
+from app.invoices.models import Invoice
 
 router = APIRouter(prefix="/v1", tags=["disputes"])
 
@@ -29,13 +34,20 @@ async def open_dispute(
 @router.get(
     "/invoices/{invoice_id}/disputes",
     summary="List an invoice's disputes",
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_disputes(
-    invoice_id: str, tenant_id: TenantId, session: SessionDep
-) -> list[DisputeOut]:
-    disputes = await service.list_for_invoice(session, tenant_id, invoice_id)
-    return [DisputeOut.model_validate(d) for d in disputes]
+    invoice_id: str,
+    tenant_id: TenantId,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[DisputeOut]:
+    await get_owned(session, Invoice, tenant_id, invoice_id)
+    stmt = select(Dispute).where(Dispute.invoice_id == invoice_id, Dispute.tenant_id == tenant_id)
+    rows, has_more, cursor = await paginate(session, stmt, Dispute.id, page)
+    return Page(
+        data=[DisputeOut.model_validate(d) for d in rows], has_more=has_more, next_cursor=cursor
+    )
 
 
 @router.get(

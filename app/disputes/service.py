@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -80,11 +79,3 @@ async def resolve_dispute(
     await refresh_invoice(session, invoice, clock)
     await _emit(session, invoice, dispute, "resolved", clock)
     return dispute
-
-
-async def list_for_invoice(session: AsyncSession, tenant_id: str, invoice_id: str) -> list[Dispute]:
-    await get_owned(session, Invoice, tenant_id, invoice_id)
-    rows = await session.execute(
-        select(Dispute).where(Dispute.invoice_id == invoice_id).order_by(Dispute.id)
-    )
-    return list(rows.scalars())

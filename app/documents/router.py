@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
 from sqlalchemy import select
 
 from app.core.auth import TenantId
@@ -8,6 +10,7 @@ from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.ids import new_id
+from app.core.pagination import Page, PageParams, page_params, paginate
 from app.documents.models import Document
 from app.documents.schemas import DocumentCreate, DocumentOut
 from app.invoices.models import Invoice
@@ -34,12 +37,20 @@ async def add_document(
     return DocumentOut.model_validate(document)
 
 
-@router.get("", summary="List an invoice's proof documents", responses=problem_responses(401, 404))
+@router.get(
+    "", summary="List an invoice's proof documents", responses=problem_responses(401, 404, 422)
+)
 async def list_documents(
-    invoice_id: str, tenant_id: TenantId, session: SessionDep
-) -> list[DocumentOut]:
+    invoice_id: str,
+    tenant_id: TenantId,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[DocumentOut]:
     await get_owned(session, Invoice, tenant_id, invoice_id)
-    rows = await session.execute(
-        select(Document).where(Document.invoice_id == invoice_id).order_by(Document.id)
+    stmt = select(Document).where(
+        Document.invoice_id == invoice_id, Document.tenant_id == tenant_id
     )
-    return [DocumentOut.model_validate(d) for d in rows.scalars()]
+    rows, has_more, cursor = await paginate(session, stmt, Document.id, page)
+    return Page(
+        data=[DocumentOut.model_validate(d) for d in rows], has_more=has_more, next_cursor=cursor
+    )

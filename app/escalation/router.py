@@ -9,6 +9,7 @@ from app.core.clock import FixedInstant
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import FieldError, Unprocessable, problem_responses
+from app.escalation import tasks
 from app.escalation.schemas import SweepRequest, SweepResult, Timeline, TimelineItem
 from app.escalation.service import evaluate_inputs, load_engine_inputs
 from app.escalation.tasks import deliver_all_due, sweep
@@ -131,7 +132,7 @@ async def run_sweep(body: SweepRequest, request: Request) -> SweepResult:
         )
     clock = FixedInstant(request.app.state.clock, body.as_of)
     stats = await sweep(request.app.state.sessionmaker, clock)
-    deliveries = await deliver_all_due(request.app, clock)
+    deliveries = await deliver_all_due(request.app, clock, tasks.ADMIN_DELIVERY_BUDGET_SECONDS)
     return SweepResult(
         as_of=body.as_of,
         invoices_swept=stats.invoices,

@@ -306,11 +306,12 @@ async def sweep(
 ADMIN_DELIVERY_BUDGET_SECONDS = 10.0
 
 
-async def deliver_all_due(app: FastAPI, clock: Clock) -> dict[str, int]:
-    """The webhook deliveries due at `clock.now()` (admin sweep, CLI), for up to
-    ADMIN_DELIVERY_BUDGET_SECONDS: outcome -> count of the attempts recorded meanwhile."""
+async def deliver_all_due(app: FastAPI, clock: Clock, budget: float | None) -> dict[str, int]:
+    """The webhook deliveries due at `clock.now()`, for up to `budget` seconds (admin sweep) or
+    until none is left (None: the CLI, which has no scheduler to finish the work): outcome ->
+    count of the attempts recorded."""
     # The process's dispatcher: its bound on requests in flight, and shutdown drains them.
-    stats = await dispatcher(app).run(app, budget=ADMIN_DELIVERY_BUDGET_SECONDS, clock=clock)
+    stats = await dispatcher(app).run(app, budget=budget, clock=clock)
     return stats.by_outcome
 
 

@@ -176,9 +176,11 @@ async def claim_due(
     return [ClaimedDelivery(**row) for row in rows.mappings()]
 
 
-# The common case in one statement: a success on an endpoint that was not failing. The delivery
-# alone is locked (the endpoint is untouched, so no lock order to respect); one cancelled while
-# in flight still becomes succeeded, as it got through; no row back if its event was purged.
+# The common case in one statement: a success on an endpoint that is not failing. The delivery
+# alone is locked (the endpoint is only read, so no lock order to respect); one cancelled while
+# in flight still becomes succeeded, as it got through. No row back if the delivery is gone
+# (its event was purged) or the endpoint is failing now (the success must clear that: the
+# caller then takes the general path).
 _RECORD_SUCCESS = text(
     """
     WITH delivery AS (
@@ -189,6 +191,10 @@ _RECORD_SUCCESS = text(
                                    ELSE next_attempt_at END,
             updated_at = now()
         WHERE id = :delivery_id
+          AND NOT EXISTS (
+              SELECT FROM webhook_endpoints
+              WHERE id = :endpoint_id AND failing_since IS NOT NULL
+          )
         RETURNING id
     )
     INSERT INTO webhook_attempts
@@ -205,17 +211,19 @@ async def record_success(
     *,
     attempt_id: str,
     delivery_id: str,
+    endpoint_id: str,
     attempted_at: dt.datetime,
     status_code: int,
     duration_ms: int,
     response_body: str | None,
 ) -> bool:
-    """Record a successful attempt; False if the delivery no longer exists."""
+    """Record a successful attempt; False if nothing was recorded (see _RECORD_SUCCESS)."""
     result = await session.execute(
         _RECORD_SUCCESS,
         {
             "id": attempt_id,
             "delivery_id": delivery_id,
+            "endpoint_id": endpoint_id,
             "attempted_at": attempted_at,
             "status_code": status_code,
             "duration_ms": duration_ms,

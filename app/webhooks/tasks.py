@@ -214,18 +214,18 @@ async def record_attempt(
 ) -> tuple[Outcome, bool]:
     """Store the attempt and its consequences; returns (outcome, whether the endpoint was just
     disabled). Locks the endpoint before the delivery, in the order the API uses."""
-    if result.ok and not job.endpoint_failing:
-        assert result.status_code is not None
-        recorded = await repository.record_success(
-            session,
-            attempt_id=new_id("wha"),
-            delivery_id=job.delivery_id,
-            attempted_at=now,
-            status_code=result.status_code,
-            duration_ms=result.duration_ms,
-            response_body=result.response_body,
-        )
-        return ("succeeded" if recorded else "cancelled"), False
+    fast = result.ok and not job.endpoint_failing and result.status_code is not None
+    if fast and await repository.record_success(
+        session,
+        attempt_id=new_id("wha"),
+        delivery_id=job.delivery_id,
+        endpoint_id=job.endpoint_id,
+        attempted_at=now,
+        status_code=result.status_code or 0,
+        duration_ms=result.duration_ms,
+        response_body=result.response_body,
+    ):
+        return "succeeded", False
     endpoint = await session.get(WebhookEndpoint, job.endpoint_id)
     if not result.ok or (endpoint is not None and endpoint.failing_since is not None):
         endpoint = await _lock_endpoint(session, job.endpoint_id)
@@ -380,53 +380,59 @@ async def deliver_due(
 
 @dataclass
 class Dispatcher:
-    """Per process: the deliveries in flight, which may outlive the tick that started them."""
+    """Per process: the deliveries in flight, which may outlive the run that started them, and
+    the process's bound on them (MAX_IN_FLIGHT), shared by the scheduler tick and admin sweeps."""
 
     in_flight: set[asyncio.Task[tuple[Outcome, bool]]] = field(default_factory=set)
 
-    def _reap(self, stats: DeliveryStats) -> None:
-        for task in [t for t in self.in_flight if t.done()]:
-            self.in_flight.discard(task)
-            if not task.cancelled():
-                stats.count(*task.result())
-
     async def run(
-        self, app: FastAPI, budget: float = TICK_BUDGET_SECONDS, clock: Clock | None = None
+        self,
+        app: FastAPI,
+        budget: float | None = TICK_BUDGET_SECONDS,
+        clock: Clock | None = None,
     ) -> DeliveryStats:
-        """Keep every free slot busy for `budget` seconds: claim as slots free up, never wait
-        for a slow request before starting the others. Returns when nothing is due and nothing
-        is in flight, or when the budget is spent (requests then still running finish in the
-        background and are counted by a later tick). `clock`: the instant deliveries are due
-        at (default the service clock; an admin sweep passes its `as_of`)."""
+        """Keep every free slot busy for `budget` seconds (None: no limit): claim as slots free
+        up, never wait for a slow request before starting the others. Returns when nothing is
+        due and none of the requests this run started is in flight, or when the budget is spent
+        (its requests still running then finish in the background). Counts only its own
+        requests. `clock`: the instant deliveries are due at (default the service clock; an
+        admin sweep passes its `as_of`)."""
         state = app.state
         clock = clock or state.clock
         stats = DeliveryStats()
-        deadline = time.monotonic() + budget
+        mine: set[asyncio.Task[tuple[Outcome, bool]]] = set()
+
+        def reap() -> None:
+            for task in [t for t in mine if t.done()]:
+                mine.discard(task)
+                if not task.cancelled():
+                    stats.count(*task.result())
+
+        deadline = None if budget is None else time.monotonic() + budget
         while True:
-            self._reap(stats)
+            reap()
             free = MAX_IN_FLIGHT - len(self.in_flight)
             jobs = await claim(state.sessionmaker, clock, free) if free > 0 else []
             stats.claimed += len(jobs)
             for job in jobs:
-                self.in_flight.add(
-                    asyncio.create_task(
-                        deliver_one(
-                            job,
-                            sessionmaker=state.sessionmaker,
-                            http=state.http,
-                            clock=clock,
-                            settings=state.settings,
-                        )
+                task = asyncio.create_task(
+                    deliver_one(
+                        job,
+                        sessionmaker=state.sessionmaker,
+                        http=state.http,
+                        clock=clock,
+                        settings=state.settings,
                     )
                 )
-            remaining = deadline - time.monotonic()
-            if not self.in_flight or remaining <= 0:
+                mine.add(task)
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if not mine or (remaining is not None and remaining <= 0):
                 break
             # A finished request frees a slot (maybe of a saturated endpoint): claim again.
-            await asyncio.wait(
-                self.in_flight, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
-            )
-        self._reap(stats)
+            await asyncio.wait(mine, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        reap()
         await refresh_gauges(state.sessionmaker, clock)
         return stats
 
@@ -434,7 +440,7 @@ class Dispatcher:
         """Wait for the requests in flight (graceful shutdown, tests); bound it with
         asyncio.timeout if needed."""
         if self.in_flight:
-            await asyncio.wait(self.in_flight)
+            await asyncio.wait(set(self.in_flight))
 
 
 def dispatcher(app: FastAPI) -> Dispatcher:

@@ -155,3 +155,68 @@ async def test_replay_of_a_created_invoice(client, tenant):
     second = await client.post("/v1/invoices", json=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
+
+
+async def test_a_late_release_or_store_touches_only_its_own_claim(app):
+    """A release or a store retried after an outage must not act on a claim a later request
+    made with the same key in the meantime."""
+    from app.core.idempotency import IdempotencyMiddleware
+
+    middleware = IdempotencyMiddleware(app)
+    now = dt.datetime.now(dt.UTC)
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            insert(IdempotencyKey).values(
+                owner="admin",
+                key="k-late",
+                fingerprint="f",
+                claimed_at=now,
+                claim_token="new-claim",
+                expires_at=now + dt.timedelta(hours=24),
+            )
+        )
+        await session.commit()
+    sessionmaker = app.state.sessionmaker
+    await middleware._release(sessionmaker, "admin", "k-late", "old-claim")
+    await middleware._store(sessionmaker, "admin", "k-late", "old-claim", {"status": 201})
+    async with sessionmaker() as session:
+        row = (await session.execute(select(IdempotencyKey))).scalar_one()
+        assert (row.claim_token, row.status) == ("new-claim", None)
+    await middleware._store(sessionmaker, "admin", "k-late", "new-claim", {"status": 201})
+    async with sessionmaker() as session:
+        assert (await session.execute(select(IdempotencyKey.status))).scalar_one() == 201
+
+
+async def test_background_retries_stop_before_the_claim_can_be_taken_over(monkeypatch, caplog):
+    import time
+
+    from app.core import idempotency
+
+    monkeypatch.setattr(idempotency, "RETRY_DELAYS", (0.01,) * 50)
+    calls = 0
+
+    async def database_down() -> None:
+        nonlocal calls
+        calls += 1
+        raise ConnectionError("down")
+
+    # Claimed long ago: past RETRY_UNTIL, the key may belong to someone else by now.
+    claimed = time.monotonic() - idempotency.RETRY_UNTIL.total_seconds()
+    await idempotency._now_or_later(database_down, "release", claimed)
+    await asyncio.gather(*idempotency._RETRYING)
+    assert calls == 1  # the first try only, no retry
+    assert "gave up" in caplog.text
+
+    # Claimed just now: retried until it works.
+    calls = 0
+    outcomes = iter([ConnectionError("down"), ConnectionError("down"), None])
+
+    async def back_on_the_third_try() -> None:
+        nonlocal calls
+        calls += 1
+        if (error := next(outcomes)) is not None:
+            raise error
+
+    await idempotency._now_or_later(back_on_the_third_try, "release", time.monotonic())
+    await asyncio.gather(*idempotency._RETRYING)
+    assert calls == 3

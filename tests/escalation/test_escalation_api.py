@@ -197,9 +197,18 @@ async def test_contacts_beyond_the_caps_are_409_unless_overridden(client, tenant
             client, tenant, invoice_id, type="note", performed_at="2026-02-17" + NOON, note="x"
         )
     ).status_code == 201
-    listed = (await client.get(f"/v1/invoices/{invoice_id}/actions", headers=tenant.headers)).json()
+    url = f"/v1/invoices/{invoice_id}/actions"
+    listed = (await client.get(url, headers=tenant.headers)).json()["data"]
     assert [a["type"] for a in listed] == ["reminder"] * 4 + ["phone_call", "note"]
     assert listed[4]["channel"] == "phone"
+    # Cursor pagination, as every list.
+    first = (await client.get(url, params={"limit": 4}, headers=tenant.headers)).json()
+    assert first["has_more"] is True
+    rest = await client.get(
+        url, params={"limit": 4, "cursor": first["next_cursor"]}, headers=tenant.headers
+    )
+    assert [a["id"] for a in first["data"] + rest.json()["data"]] == [a["id"] for a in listed]
+    assert rest.json()["has_more"] is False
 
 
 @pytest.mark.parametrize(
@@ -393,9 +402,9 @@ async def test_documents(client, tenant, other_tenant):
     assert (
         await client.post(url, json={"kind": "selfie"}, headers=tenant.headers)
     ).status_code == 422
-    assert [d["kind"] for d in (await client.get(url, headers=tenant.headers)).json()] == [
-        "signed_quote"
-    ]
+    listed = (await client.get(url, headers=tenant.headers)).json()
+    assert [d["kind"] for d in listed["data"]] == ["signed_quote"]
+    assert (listed["has_more"], listed["next_cursor"]) == (False, None)
     assert (await client.get(url, headers=other_tenant.headers)).status_code == 404
 
 

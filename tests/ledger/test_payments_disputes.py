@@ -155,7 +155,8 @@ async def test_dispute_pauses_and_resolution_resumes(client, tenant, app):
         "invoice.dispute_resolved",
     ]
     listed = (await client.get(f"{url}/disputes", headers=tenant.headers)).json()
-    assert [d["id"] for d in listed] == [dispute["id"]]
+    assert [d["id"] for d in listed["data"]] == [dispute["id"]]
+    assert (listed["has_more"], listed["next_cursor"]) == (False, None)
 
 
 async def test_dispute_reason_is_validated(client, tenant):

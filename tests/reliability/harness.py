@@ -193,7 +193,8 @@ class Service:
     def kill(self) -> None:
         """kill -9: no shutdown code runs, in-flight transactions are cut."""
         if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
+            # The whole process group: `--workers` processes die with their parent.
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
@@ -202,7 +203,7 @@ class Service:
             return
         self.process.terminate()
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=30)  # beyond the shutdown's drain of webhook requests
         except subprocess.TimeoutExpired:
             self.kill()
 

@@ -33,15 +33,17 @@ BATCH = 500
 pytestmark = pytest.mark.reliability
 
 
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (Linux /proc)."""
+def _workers(pid: int) -> list[int]:
+    """The server processes uvicorn spawned under `pid` (Linux /proc), not its helpers such as
+    multiprocessing's resource tracker."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if parent == pid and b"spawn_main" in command:
             found.append(int(stat.parent.name))
     return found
 
@@ -167,7 +169,7 @@ async def test_serve_with_two_workers_creates_and_delivers_each_event_once(
         with Receiver() as receiver, running_services(service):
             await service.start_healthy()
             assert service.process is not None
-            workers = len(_children(service.process.pid))
+            workers = len(_workers(service.process.pid))
             seeded = await seed(service.base_url, invoices=1_000, receiver=receiver)
             expected = sum(
                 len(k) for k in (await expected_occurrences(url, seeded.tenant_id)).values()

@@ -292,7 +292,8 @@ async def test_a_hanging_receiver_does_not_block_the_others(
             )
             fast_done = time.monotonic() - started
             assert fast.distinct() == per_tenant, (fast.distinct(), per_tenant)
-            assert fast_done < 3.0, f"the fast receiver waited {fast_done:.1f} s"
+            # Well under the 15 s a hanging request holds its slot (loose: a busy 2-core CI).
+            assert fast_done < 10.0, f"the fast receiver waited {fast_done:.1f} s"
             assert hanging.requests == 0
             assert hanging.arrived > 0
             in_flight = hanging.arrived

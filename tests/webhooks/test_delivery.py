@@ -629,7 +629,7 @@ async def test_admin_sweep_returns_at_its_budget_while_an_endpoint_hangs(
 ):
     from app.escalation import tasks as escalation_tasks
 
-    monkeypatch.setattr(escalation_tasks, "ADMIN_DELIVERY_BUDGET_SECONDS", 1.0)
+    monkeypatch.setattr(escalation_tasks, "ADMIN_DELIVERY_BUDGET_SECONDS", 3.0)
     await _endpoint(client, tenant, receiver, "/hangs")
     await _endpoint(client, tenant, receiver, "/answers")
     receiver.hang.add("/hangs")
@@ -645,7 +645,39 @@ async def test_admin_sweep_returns_at_its_budget_while_an_endpoint_hangs(
     # The live endpoint got every event; the call did not wait for the hanging one (15 s).
     assert swept.json()["deliveries"] == {"succeeded": events}
     assert len(receiver.at("/answers")) == events
-    assert elapsed < 5
+    assert elapsed < 12  # the hanging requests time out after 15 s
     receiver.release.set()  # the hanging requests finish in the background
     await tasks.dispatcher(app).drain()
     assert len(receiver.at("/hangs")) == events
+
+
+async def test_a_success_clears_a_failure_recorded_after_its_claim(
+    client, tenant, app, clock, receiver, http
+):
+    """The one-statement success path must not leave the endpoint marked failing when another
+    delivery failed while this one was in flight."""
+    endpoint = await _endpoint(client, tenant, receiver, "/flaky")
+    await _emit(app, tenant.id, "f1", clock)
+    [job] = await tasks.claim(app.state.sessionmaker, clock, 10)
+    assert job.endpoint_failing is False
+    async with app.state.sessionmaker() as session:  # another delivery failed meanwhile
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint["id"])
+            .values(failing_since=clock.now())
+        )
+        await session.commit()
+    outcome = await tasks.deliver_one(
+        job,
+        sessionmaker=app.state.sessionmaker,
+        http=http,
+        clock=clock,
+        settings=app.state.settings,
+    )
+    assert outcome == ("succeeded", False)
+    async with app.state.sessionmaker() as session:
+        stored = await session.get(WebhookEndpoint, endpoint["id"])
+        assert stored is not None
+        assert stored.failing_since is None
+        delivery = (await session.execute(select(WebhookDelivery))).scalar_one()
+        assert (delivery.status, delivery.attempts, delivery.locked_until) == ("succeeded", 1, None)
