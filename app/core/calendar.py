@@ -8,8 +8,17 @@ them). Pure and deterministic: the answer depends on the date only, never on the
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from typing import Literal
 
 import holidays
+
+# The subdivisions of the `holidays` package whose public holidays differ from metropolitan
+# France's: Moselle (57) and Alsace (6AE: Bas-Rhin, Haut-Rhin) add Good Friday and 26 December;
+# the overseas departments and collectivities add their own (abolition of slavery...).
+HolidaySubdivision = Literal[
+    "57", "6AE", "971", "972", "973", "974", "976", "BL", "MF", "NC", "PF", "PM", "TF", "WF"
+]
 
 
 class BusinessCalendar:
@@ -49,3 +58,9 @@ class BusinessCalendar:
 
 
 FRENCH_CALENDAR = BusinessCalendar()
+
+
+@functools.cache
+def business_calendar(subdiv: str | None) -> BusinessCalendar:
+    """The calendar of a subdivision (None: metropolitan France), built once per process."""
+    return FRENCH_CALENDAR if subdiv is None else BusinessCalendar(subdiv)

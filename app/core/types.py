@@ -154,6 +154,14 @@ Siren = Annotated[str, Field(max_length=20, examples=["732829320"]), _stdnum(fr_
 Siret = Annotated[
     str, Field(max_length=20, examples=["73282932000074"]), _stdnum(fr_siret, "SIRET")
 ]
+
+
+def siret_outside_siren(siren: str | None, siret: str | None) -> bool:
+    """Whether a SIRET names an establishment of another company than the SIREN (its first 9
+    digits are the SIREN)."""
+    return bool(siren and siret and not siret.startswith(siren))
+
+
 VatNumber = Annotated[
     str, Field(max_length=20, examples=["FR44732829320"]), _stdnum(eu_vat, "EU VAT number")
 ]

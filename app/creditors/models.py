@@ -27,6 +27,7 @@ class Creditor(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     siren: Mapped[str | None] = mapped_column(String(20))
+    siret: Mapped[str | None] = mapped_column(String(20))  # the establishment that invoices
     vat_number: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.core import legal
 from app.core.types import (
@@ -21,12 +21,17 @@ from app.core.types import (
     RateIn,
     RateOut,
     Siren,
+    Siret,
     VatNumber,
+    siret_outside_siren,
 )
 
 
 class CreditorFields(InputModel):
     siren: Siren | None = None
+    siret: Siret | None = Field(
+        default=None, description="The invoicing establishment (14 digits, starting with the SIREN)"
+    )
     vat_number: VatNumber | None = None
     email: Email | None = None
     phone: Phone | None = None
@@ -52,6 +57,13 @@ def _at_least_legal_indemnity(value: Decimal | None) -> Decimal | None:
 
 class CreditorCreate(CreditorFields):
     name: Name
+
+    @model_validator(mode="after")
+    def _siret_of_siren(self) -> CreditorCreate:
+        if siret_outside_siren(self.siren, self.siret):
+            raise ValueError("the SIRET does not start with the SIREN")
+        return self
+
     payment_terms_days: int = Field(
         default=legal.DEFAULT_PAYMENT_TERMS_DAYS,
         ge=0,
@@ -90,6 +102,7 @@ class CreditorOut(BaseModel):
     id: str
     name: str
     siren: str | None
+    siret: str | None
     vat_number: str | None
     email: str | None
     phone: str | None

@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.claims.service import check_contractual_rate
 from app.core.crud import apply_changes, flush_or_conflict, get_owned
+from app.core.errors import FieldError, Unprocessable
 from app.core.ids import new_id
+from app.core.types import siret_outside_siren
 from app.creditors.models import Creditor
 from app.creditors.schemas import CreditorCreate, CreditorUpdate
 from app.policies.service import ensure_policy_usable
@@ -50,6 +52,11 @@ async def update_creditor(
     if data.dunning_policy_id is not None:
         await ensure_policy_usable(session, tenant_id, data.dunning_policy_id)
     apply_changes(creditor, _dump(data))
+    if siret_outside_siren(creditor.siren, creditor.siret):
+        raise Unprocessable(
+            "The SIRET does not start with the SIREN.",
+            errors=[FieldError(loc=["body", "siret"], msg="does not start with the SIREN")],
+        )
     await flush_or_conflict(session, _CONFLICTS)
     await session.refresh(creditor)
     return creditor

@@ -28,6 +28,7 @@ class Debtor(Base):
     kind: Mapped[str] = mapped_column(String(16))  # business | consumer: the law that applies
     name: Mapped[str] = mapped_column(String(200))
     siren: Mapped[str | None] = mapped_column(String(20))
+    siret: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

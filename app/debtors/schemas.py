@@ -15,6 +15,8 @@ from app.core.types import (
     PatchModel,
     Phone,
     Siren,
+    Siret,
+    siret_outside_siren,
 )
 from app.creditors.schemas import AddressOut
 
@@ -37,6 +39,9 @@ class InsolvencyOut(BaseModel):
 
 class DebtorFields(InputModel):
     siren: Siren | None = None
+    siret: Siret | None = Field(
+        default=None, description="The establishment invoiced (14 digits, starting with the SIREN)"
+    )
     email: Email | None = None
     phone: Phone | None = None
     address: Address | None = None
@@ -55,9 +60,11 @@ class DebtorCreate(DebtorFields):
     name: Name
 
     @model_validator(mode="after")
-    def _consumer_has_no_siren(self) -> DebtorCreate:
-        if self.kind == "consumer" and self.siren is not None:
-            raise ValueError("a consumer debtor has no SIREN")
+    def _company_numbers(self) -> DebtorCreate:
+        if self.kind == "consumer" and (self.siren is not None or self.siret is not None):
+            raise ValueError("a consumer debtor has no SIREN or SIRET")
+        if siret_outside_siren(self.siren, self.siret):
+            raise ValueError("the SIRET does not start with the SIREN")
         return self
 
 
@@ -76,6 +83,7 @@ class DebtorOut(BaseModel):
     kind: str
     name: str
     siren: str | None
+    siret: str | None
     email: str | None
     phone: str | None
     address: AddressOut | None

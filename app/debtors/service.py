@@ -8,6 +8,7 @@ from app.core.clock import Clock
 from app.core.crud import apply_changes, flush_or_conflict, get_owned
 from app.core.errors import FieldError, Unprocessable
 from app.core.ids import new_id
+from app.core.types import siret_outside_siren
 from app.creditors.models import Creditor
 from app.debtors.models import Debtor
 from app.debtors.schemas import DebtorCreate, DebtorOut, DebtorUpdate, InsolvencyOut
@@ -71,19 +72,23 @@ async def update_debtor(
 
     debtor = await get_owned(session, Debtor, tenant_id, debtor_id, lock=True)
     values = _values(data)
-    if (
-        values.get("kind") == "consumer"
-        and (values.get("siren") or debtor.siren)
-        and ("siren" not in values or values["siren"] is not None)
-    ):
-        raise Unprocessable(
-            "A consumer debtor has no SIREN.",
-            errors=[FieldError(loc=["body", "kind"], msg="a consumer debtor has no SIREN")],
-        )
     escalation_inputs_changed = any(
         k in values for k in ("kind", "insolvency_procedure", "insolvency_opened_on")
     )
     apply_changes(debtor, values)
+    # The debtor as it would be stored (a rejected change is rolled back with the request).
+    if debtor.kind == "consumer" and (debtor.siren or debtor.siret):
+        raise Unprocessable(
+            "A consumer debtor has no SIREN or SIRET.",
+            errors=[
+                FieldError(loc=["body", "kind"], msg="a consumer debtor has no SIREN or SIRET")
+            ],
+        )
+    if siret_outside_siren(debtor.siren, debtor.siret):
+        raise Unprocessable(
+            "The SIRET does not start with the SIREN.",
+            errors=[FieldError(loc=["body", "siret"], msg="does not start with the SIREN")],
+        )
     await flush_or_conflict(session, _CONFLICTS)
     if escalation_inputs_changed:
         # Insolvency stops escalation; the kind changes the law (and the prescription period).

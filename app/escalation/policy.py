@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Final, Literal, get_args
 
 from app.core import legal
+from app.core.calendar import BusinessCalendar, business_calendar
 
 StepKind = Literal["pre_reminder", "reminder", "formal_notice"]
 Channel = Literal["email", "phone", "letter", "registered_letter", "sms", "commissaire_de_justice"]
@@ -46,6 +47,13 @@ class Policy:
     steps: tuple[PolicyStep, ...]
     formal_notice_deadline_days: int = legal.FORMAL_NOTICE_DEADLINE_DEFAULT_DAYS
     promise_grace_days: int = 3
+    # Whose public holidays the steps avoid: None for metropolitan France, else a subdivision
+    # (app.core.calendar.HolidaySubdivision), e.g. "57" for a creditor in Moselle.
+    holiday_subdivision: str | None = None
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        return business_calendar(self.holiday_subdivision)
 
     def step(self, code: str) -> PolicyStep | None:
         return next((s for s in self.steps if s.code == code), None)

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions.models import Action
-from app.core.calendar import FRENCH_CALENDAR
 from app.core.clock import Clock
 from app.creditors.models import Creditor
 from app.debtors.models import Debtor
@@ -98,7 +97,7 @@ def run_engine(
 ) -> Evaluation:
     """For an invoice with no history yet (creation, batch import)."""
     state = engine_state(invoice, debtor)
-    return evaluate(state, policy, (), FRENCH_CALENDAR, today or clock.today())
+    return evaluate(state, policy, (), policy.calendar, today or clock.today())
 
 
 async def emitted_occurrences(session: AsyncSession, invoice_id: str) -> dict[str, dt.date]:
@@ -162,7 +161,7 @@ async def load_engine_inputs(
 
 
 def evaluate_inputs(inputs: EngineInputs, today: dt.date) -> Evaluation:
-    return evaluate(inputs.state, inputs.policy, inputs.actions, FRENCH_CALENDAR, today)
+    return evaluate(inputs.state, inputs.policy, inputs.actions, inputs.policy.calendar, today)
 
 
 async def refresh_invoice(

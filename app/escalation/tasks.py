@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.actions.models import Action
 from app.claims.service import claim_for, claim_out, rate_book
-from app.core.calendar import FRENCH_CALENDAR
 from app.core.clock import Clock
 from app.core.ids import new_id
 from app.core.metrics import EVENTS_CREATED, SWEEP_DUE_ROWS, SWEEP_DURATION
@@ -204,8 +203,9 @@ async def sweep_batch(
             installments=installments,
             paid_since_plan=paid_since_plan,
         )
+        policy = policies[invoice.id]
         evaluation: Evaluation = evaluate(
-            state, policies[invoice.id], actions.get(invoice.id, ()), FRENCH_CALENDAR, today
+            state, policy, actions.get(invoice.id, ()), policy.calendar, today
         )
         apply_evaluation(invoice, evaluation, clock)
         # The due occurrences are emitted now: the invoice waits for its next planned day.

@@ -40,6 +40,7 @@ class Party:
     address_lines: tuple[str, ...]
     email: str | None = None
     phone: str | None = None
+    siret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,9 @@ _ENV.globals.update(
 
 def _party_lines(party: Party) -> tuple[str, ...]:
     lines = [party.name, *party.address_lines]
-    if party.siren:
+    if party.siret:  # the establishment's number says the company's too
+        lines.append(f"SIRET : {format_siren(party.siret)}")
+    elif party.siren:
         lines.append(f"SIREN : {format_siren(party.siren)}")
     return tuple(line for line in lines if line.strip())
 

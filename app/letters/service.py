@@ -62,6 +62,7 @@ async def letter_context(
         creditor=Party(
             name=creditor.name,
             siren=creditor.siren,
+            siret=creditor.siret,
             address_lines=_address_lines(creditor.address),
             email=creditor.email,
             phone=creditor.phone,
@@ -69,6 +70,7 @@ async def letter_context(
         debtor=Party(
             name=debtor.name,
             siren=debtor.siren,
+            siret=debtor.siret,
             address_lines=_address_lines(debtor.address),
             email=debtor.email,
             phone=debtor.phone,

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.core import legal
+from app.core.calendar import HolidaySubdivision
 from app.core.types import InputModel, MoneyOut, NonNegativeMoney
 from app.escalation.policy import Channel, StepKind
 
@@ -34,6 +35,14 @@ class PolicyCreate(InputModel):
     promise_grace_days: int = Field(
         default=3, description="Days after a promised payment date before the escalation resumes"
     )
+    holiday_subdivision: HolidaySubdivision | None = Field(
+        default=None,
+        description="The creditor's calendar: steps and deadlines avoid weekends and the public "
+        "holidays of metropolitan France (null), or of a subdivision as the `holidays` package "
+        "names them: 57 Moselle, 6AE Alsace (both add Good Friday and 26 December), 971 "
+        "Guadeloupe, 972 Martinique, 973 Guyane, 974 La Réunion, 976 Mayotte, BL, MF, NC, PF, "
+        "PM, TF, WF.",
+    )
 
 
 class StepOut(BaseModel):
@@ -50,6 +59,7 @@ class PolicyOut(BaseModel):
     steps: list[StepOut]
     formal_notice_deadline_days: int
     promise_grace_days: int
+    holiday_subdivision: str | None
     created_at: dt.datetime | None
 
 
@@ -58,4 +68,5 @@ def definition_of(body: PolicyCreate) -> dict[str, Any]:
         "steps": [s.model_dump(mode="json") for s in body.steps],
         "formal_notice_deadline_days": body.formal_notice_deadline_days,
         "promise_grace_days": body.promise_grace_days,
+        "holiday_subdivision": body.holiday_subdivision,
     }

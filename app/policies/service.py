@@ -46,6 +46,7 @@ def policy_from_definition(definition: dict[str, Any]) -> Policy:
         steps=steps,
         formal_notice_deadline_days=int(definition["formal_notice_deadline_days"]),
         promise_grace_days=int(definition["promise_grace_days"]),
+        holiday_subdivision=definition.get("holiday_subdivision"),
     )
 
 
@@ -87,6 +88,7 @@ def policy_out(
         ],
         formal_notice_deadline_days=policy.formal_notice_deadline_days,
         promise_grace_days=policy.promise_grace_days,
+        holiday_subdivision=policy.holiday_subdivision,
         created_at=created_at,
     )
 

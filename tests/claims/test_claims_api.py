@@ -345,3 +345,54 @@ async def test_litigation_readiness(client, tenant, clock):
             f"/v1/invoices/{big['invoice']['id']}/litigation-readiness", headers=tenant.headers
         )
     ).json()["recommended_procedure"] == "injonction_de_payer"
+
+
+async def _readiness(client, tenant, invoice_id):
+    response = await client.get(
+        f"/v1/invoices/{invoice_id}/litigation-readiness", headers=tenant.headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body, {c["code"] for c in body["checks"] if not c["ok"]}
+
+
+async def test_litigation_readiness_for_a_consumer_a_dispute_and_insolvency(client, tenant):
+    consumer = await ledger(
+        client, tenant, issue_date="2026-01-01", due_date="2026-01-15", amount="300.00"
+    )
+    await client.patch(
+        f"/v1/debtors/{consumer['debtor']['id']}", json={"kind": "consumer"}, headers=tenant.headers
+    )
+    body, _ = await _readiness(client, tenant, consumer["invoice"]["id"])
+    assert body["court"] == "tribunal_judiciaire"
+
+    disputed = await ledger(client, tenant, issue_date="2026-01-01", due_date="2026-01-15")
+    opened = await client.post(
+        f"/v1/invoices/{disputed['invoice']['id']}/disputes",
+        json={"reason": "quality", "note": "scratched"},
+        headers=tenant.headers,
+    )
+    assert opened.status_code == 201, opened.text
+    body, failing = await _readiness(client, tenant, disputed["invoice"]["id"])
+    assert "no_open_dispute" in failing
+    assert body["recommended_procedure"] == "mediation"
+
+    insolvent = await ledger(client, tenant, issue_date="2026-01-01", due_date="2026-01-15")
+    await client.patch(
+        f"/v1/debtors/{insolvent['debtor']['id']}",
+        json={"insolvency": {"procedure": "redressement_judiciaire", "opened_on": "2026-02-01"}},
+        headers=tenant.headers,
+    )
+    body, failing = await _readiness(client, tenant, insolvent["invoice"]["id"])
+    assert "debtor_not_insolvent" in failing
+    assert body["recommended_procedure"] == "declaration_de_creance"
+
+
+async def test_litigation_readiness_of_a_time_barred_invoice(client, tenant, clock):
+    # B2B: 5 years from the due date (C. com. L110-4); the service clock is in 2026.
+    old = await ledger(client, tenant, issue_date="2020-01-01", due_date="2020-01-31")
+    _, failing = await _readiness(client, tenant, old["invoice"]["id"])
+    assert "not_time_barred" in failing
+    recent = await ledger(client, tenant, issue_date="2026-01-01", due_date="2026-01-31")
+    _, failing = await _readiness(client, tenant, recent["invoice"]["id"])
+    assert "not_time_barred" not in failing

@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+from collections import Counter
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
@@ -268,6 +269,15 @@ def run(sc: Scenario, evaluations_per_day: int = 1) -> Simulation:
                     capped = CAPPED_CHANNEL.get(o.step.channel)
                     if capped is not None:
                         assert counts[capped] <= legal.AMICABLE_CAPS[capped], (capped, counts)
+            # Nor does it plan beyond them: what is recorded plus what is planned fits.
+            planned = Counter(
+                CAPPED_CHANNEL.get(o.step.channel)
+                for o in result.planned
+                if o.step is not None and o.step.kind != "formal_notice"
+            )
+            for capped, n in planned.items():
+                if capped is not None:
+                    assert counts[capped] + n <= legal.AMICABLE_CAPS[capped], (capped, counts, n)
     return sim
 
 

@@ -117,6 +117,43 @@ async def test_policy_isolation(client, tenant, other_tenant):
     assert response.status_code == 422
 
 
+async def test_a_policy_follows_the_creditors_holiday_calendar(client, tenant, clock):
+    """Good Friday (3 April 2026) is a public holiday in Moselle, not in the rest of France: a
+    step falling on it moves to the next business day there (Tuesday 7, after Easter Monday)."""
+    clock.set(dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC))
+    reminder = {"code": "reminder_1", "kind": "reminder", "channel": "email", "offset_days": 3}
+    planned = {}
+    for subdivision in (None, "57"):
+        created = await client.post(
+            "/v1/dunning-policies",
+            json=_policy(steps=[reminder], holiday_subdivision=subdivision),
+            headers=tenant.headers,
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["holiday_subdivision"] == subdivision
+        made = await ledger(client, tenant, issue_date="2026-03-01", due_date="2026-03-31")
+        patched = await client.patch(
+            f"/v1/creditors/{made['creditor']['id']}",
+            json={"dunning_policy_id": created.json()["id"]},
+            headers=tenant.headers,
+        )
+        assert patched.status_code == 200, patched.text
+        timeline = (
+            await client.get(
+                f"/v1/invoices/{made['invoice']['id']}/timeline", headers=tenant.headers
+            )
+        ).json()
+        [planned[subdivision]] = [i["date"] for i in timeline["items"] if i["code"] == "reminder_1"]
+    assert planned == {None: "2026-04-03", "57": "2026-04-07"}
+    unknown = await client.post(
+        "/v1/dunning-policies",
+        json=_policy(holiday_subdivision="Bavaria"),
+        headers=tenant.headers,
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["loc"] == ["body", "holiday_subdivision"]
+
+
 async def test_timeline_shows_the_four_default_steps_on_business_days(client, tenant, clock):
     # Due Saturday 11 July 2026: reminder 1 (D+3) is 14 July, Bastille Day -> Wednesday 15;
     # reminder 2 (D+15) is Sunday 26 -> Monday 27; formal notice D+30 = Monday 10 August;

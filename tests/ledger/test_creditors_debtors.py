@@ -11,6 +11,9 @@ from tests.factories import (
     create_debtor,
 )
 
+VALID_SIRET = "73282932000074"  # an establishment of VALID_SIREN
+OTHER_SIREN = "552100554"
+
 
 async def test_create_creditor_normalises_identifiers(client, tenant):
     creditor = await create_creditor(
@@ -36,6 +39,8 @@ async def test_create_creditor_normalises_identifiers(client, tenant):
     [
         ("siren", "732829321"),
         ("siren", "abc"),
+        ("siret", "73282932000075"),
+        ("siret", "732829320"),
         ("vat_number", "FR00732829320"),
         ("iban", "FR1420041010050500013M02607"),
         ("bic", "ZZZZ"),
@@ -130,7 +135,10 @@ async def test_debtor_lifecycle_and_insolvency(client, tenant):
     [
         {"kind": "company", "name": "X"},
         {"kind": "consumer", "name": "Jean", "siren": VALID_SIREN},
+        {"kind": "consumer", "name": "Jean", "siret": VALID_SIRET},
         {"kind": "business", "name": "X", "siren": "123"},
+        {"kind": "business", "name": "X", "siret": "73282932000075"},
+        {"kind": "business", "name": "X", "siren": OTHER_SIREN, "siret": VALID_SIRET},
         {
             "kind": "business",
             "name": "X",
@@ -161,3 +169,36 @@ async def test_debtor_of_unknown_or_foreign_creditor_is_422(client, tenant, othe
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["loc"] == ["body", "creditor_id"]
+
+
+async def test_siret_is_validated_and_belongs_to_the_siren(client, tenant):
+    creditor = await create_creditor(client, tenant, siren=VALID_SIREN, siret="732 829 320 00074")
+    assert creditor["siret"] == VALID_SIRET
+    url = f"/v1/creditors/{creditor['id']}"
+    # A new SIREN that the stored SIRET does not belong to is refused, and nothing changes.
+    moved = await client.patch(url, json={"siren": OTHER_SIREN}, headers=tenant.headers)
+    assert moved.status_code == 422, moved.text
+    assert moved.json()["errors"][0]["loc"] == ["body", "siret"]
+    assert (await client.get(url, headers=tenant.headers)).json()["siren"] == VALID_SIREN
+    both = await client.patch(
+        url, json={"siren": OTHER_SIREN, "siret": None}, headers=tenant.headers
+    )
+    assert both.status_code == 200, both.text
+    assert (both.json()["siren"], both.json()["siret"]) == (OTHER_SIREN, None)
+    mismatch = await client.post(
+        "/v1/creditors",
+        json={"name": "X", "siren": OTHER_SIREN, "siret": VALID_SIRET},
+        headers=tenant.headers,
+    )
+    assert mismatch.status_code == 422
+
+    debtor = await create_debtor(client, tenant, creditor["id"], siret=VALID_SIRET)
+    assert debtor["siret"] == VALID_SIRET
+    durl = f"/v1/debtors/{debtor['id']}"
+    consumer = await client.patch(durl, json={"kind": "consumer"}, headers=tenant.headers)
+    assert consumer.status_code == 422, consumer.text
+    assert (await client.get(durl, headers=tenant.headers)).json()["kind"] == "business"
+    cleared = await client.patch(
+        durl, json={"kind": "consumer", "siret": None}, headers=tenant.headers
+    )
+    assert cleared.status_code == 200, cleared.text

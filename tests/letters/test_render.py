@@ -344,6 +344,15 @@ def test_pre_reminder_ignores_any_claim() -> None:
     assert "Total dû" not in text
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_siret_is_shown_instead_of_the_siren(fmt: str) -> None:
+    creditor = dataclasses.replace(CREDITOR, siret="73282932000074")
+    text = RENDERERS[fmt](context("reminder_1", creditor=creditor))
+    assert "SIRET : 732 829 320 00074" in text
+    assert "SIREN : 732 829 320" not in text
+    assert "SIREN : 552 100 554" in text  # the debtor has none
+
+
 def test_single_invoice_wording() -> None:
     ctx = context("reminder_1", invoices=INVOICES[:1])
     text = flat(render_text(ctx))
