@@ -57,13 +57,6 @@ def _at_least_legal_indemnity(value: Decimal | None) -> Decimal | None:
 
 class CreditorCreate(CreditorFields):
     name: Name
-
-    @model_validator(mode="after")
-    def _siret_of_siren(self) -> CreditorCreate:
-        if siret_outside_siren(self.siren, self.siret):
-            raise ValueError("the SIRET does not start with the SIREN")
-        return self
-
     payment_terms_days: int = Field(
         default=legal.DEFAULT_PAYMENT_TERMS_DAYS,
         ge=0,
@@ -76,6 +69,12 @@ class CreditorCreate(CreditorFields):
     )
 
     _indemnity = field_validator("fixed_indemnity")(_at_least_legal_indemnity)
+
+    @model_validator(mode="after")
+    def _siret_of_siren(self) -> CreditorCreate:
+        if siret_outside_siren(self.siren, self.siret):
+            raise ValueError("the SIRET does not start with the SIREN")
+        return self
 
 
 class CreditorUpdate(CreditorFields, PatchModel):
