@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, column, text, update
+from sqlalchemy import DateTime, Integer, String, column, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from ulid import ULID
@@ -93,7 +93,6 @@ class ClaimedDelivery:
     delivery_id: str
     attempts: int
     endpoint_id: str
-    endpoint_failing: bool  # at claim time: a success must then clear the endpoint's failure
     url: str
     secret: str
     previous_secret: str | None
@@ -138,8 +137,7 @@ _CLAIM = text(
     SET locked_until = now() + make_interval(secs => :lease_seconds), updated_at = now()
     FROM picked, webhook_endpoints e, events ev
     WHERE w.id = picked.id AND e.id = w.endpoint_id AND ev.id = w.event_id
-    RETURNING w.id AS delivery_id, w.attempts, e.id AS endpoint_id,
-              e.failing_since IS NOT NULL AS endpoint_failing, e.url, e.secret,
+    RETURNING w.id AS delivery_id, w.attempts, e.id AS endpoint_id, e.url, e.secret,
               e.previous_secret, e.previous_secret_expires_at, ev.id AS event_id,
               ev.type AS event_type, ev.created_at AS event_created_at, ev.data AS event_data
     """
@@ -147,7 +145,6 @@ _CLAIM = text(
     column("delivery_id", String),
     column("attempts", Integer),
     column("endpoint_id", String),
-    column("endpoint_failing", Boolean),
     column("url", String),
     column("secret", String),
     column("previous_secret", String),

@@ -214,14 +214,15 @@ async def record_attempt(
 ) -> tuple[Outcome, bool]:
     """Store the attempt and its consequences; returns (outcome, whether the endpoint was just
     disabled). Locks the endpoint before the delivery, in the order the API uses."""
-    fast = result.ok and not job.endpoint_failing and result.status_code is not None
-    if fast and await repository.record_success(
+    # A success on a healthy endpoint in one statement; anything else (a failure, a failing
+    # endpoint to clear, a purged delivery) takes the general path below.
+    if result.ok and await repository.record_success(
         session,
         attempt_id=new_id("wha"),
         delivery_id=job.delivery_id,
         endpoint_id=job.endpoint_id,
         attempted_at=now,
-        status_code=result.status_code or 0,
+        status_code=result.status_code or 0,  # never None when ok
         duration_ms=result.duration_ms,
         response_body=result.response_body,
     ):

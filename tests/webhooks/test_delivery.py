@@ -666,7 +666,10 @@ async def test_a_success_clears_a_failure_recorded_after_its_claim(
     endpoint = await _endpoint(client, tenant, receiver, "/flaky")
     await _emit(app, tenant.id, "f1", clock)
     [job] = await tasks.claim(app.state.sessionmaker, clock, 10)
-    assert job.endpoint_failing is False
+    async with app.state.sessionmaker() as session:
+        claimed_from = await session.get(WebhookEndpoint, endpoint["id"])
+        assert claimed_from is not None
+        assert claimed_from.failing_since is None  # not failing when the delivery was claimed
     async with app.state.sessionmaker() as session:  # another delivery failed meanwhile
         await session.execute(
             update(WebhookEndpoint)
