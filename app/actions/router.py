@@ -12,7 +12,7 @@ from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.invoices.models import Invoice
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -50,8 +50,7 @@ async def list_actions(
 ) -> Page[ActionOut]:
     await get_owned(session, Invoice, tenant_id, invoice_id)
     stmt = select(Action).where(Action.invoice_id == invoice_id, Action.tenant_id == tenant_id)
-    rows, has_more, cursor = await paginate(session, stmt, Action.id, page)
-    return Page(data=[service.to_out(a) for a in rows], has_more=has_more, next_cursor=cursor)
+    return await page_of(session, stmt, Action.id, page, service.to_out)
 
 
 @router.get("/actions/{action_id}", summary="Get an action", responses=problem_responses(401, 404))

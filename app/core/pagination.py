@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -75,3 +75,15 @@ async def paginate(
     rows = rows[: params.limit]
     next_cursor = encode_cursor(getattr(rows[-1], id_column.key)) if has_more and rows else None
     return rows, has_more, next_cursor
+
+
+async def page_of(
+    session: AsyncSession,
+    stmt: Select[Any],
+    id_column: InstrumentedAttribute[str],
+    params: PageParams,
+    out: Callable[[Any], T],
+) -> Page[T]:
+    """`paginate`, answered as a page of `out(row)` for each row."""
+    rows, has_more, cursor = await paginate(session, stmt, id_column, params)
+    return Page(data=[out(r) for r in rows], has_more=has_more, next_cursor=cursor)

@@ -9,7 +9,7 @@ from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.creditors import service
 from app.creditors.models import Creditor
 from app.creditors.schemas import CreditorCreate, CreditorOut, CreditorUpdate
@@ -40,10 +40,7 @@ async def list_creditors(
     stmt = select(Creditor).where(Creditor.tenant_id == tenant_id)
     if external_id is not None:
         stmt = stmt.where(Creditor.external_id == external_id)
-    rows, has_more, cursor = await paginate(session, stmt, Creditor.id, page)
-    return Page(
-        data=[CreditorOut.model_validate(r) for r in rows], has_more=has_more, next_cursor=cursor
-    )
+    return await page_of(session, stmt, Creditor.id, page, CreditorOut.model_validate)
 
 
 @router.get("/{creditor_id}", summary="Get a creditor", responses=problem_responses(401, 404))

@@ -9,7 +9,7 @@ from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.debtors import service
 from app.debtors.models import Debtor
 from app.debtors.schemas import DebtorCreate, DebtorOut, DebtorUpdate
@@ -40,8 +40,7 @@ async def list_debtors(
         stmt = stmt.where(Debtor.creditor_id == creditor_id)
     if external_id is not None:
         stmt = stmt.where(Debtor.external_id == external_id)
-    rows, has_more, cursor = await paginate(session, stmt, Debtor.id, page)
-    return Page(data=[service.to_out(r) for r in rows], has_more=has_more, next_cursor=cursor)
+    return await page_of(session, stmt, Debtor.id, page, service.to_out)
 
 
 @router.get("/{debtor_id}", summary="Get a debtor", responses=problem_responses(401, 404))

@@ -9,7 +9,7 @@ from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.disputes import service
 from app.disputes.models import Dispute
 from app.disputes.schemas import DisputeCreate, DisputeOut, DisputeResolve
@@ -44,10 +44,7 @@ async def list_disputes(
 ) -> Page[DisputeOut]:
     await get_owned(session, Invoice, tenant_id, invoice_id)
     stmt = select(Dispute).where(Dispute.invoice_id == invoice_id, Dispute.tenant_id == tenant_id)
-    rows, has_more, cursor = await paginate(session, stmt, Dispute.id, page)
-    return Page(
-        data=[DisputeOut.model_validate(d) for d in rows], has_more=has_more, next_cursor=cursor
-    )
+    return await page_of(session, stmt, Dispute.id, page, DisputeOut.model_validate)
 
 
 @router.get(

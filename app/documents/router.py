@@ -10,7 +10,7 @@ from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.ids import new_id
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.documents.models import Document
 from app.documents.schemas import DocumentCreate, DocumentOut
 from app.invoices.models import Invoice
@@ -50,7 +50,4 @@ async def list_documents(
     stmt = select(Document).where(
         Document.invoice_id == invoice_id, Document.tenant_id == tenant_id
     )
-    rows, has_more, cursor = await paginate(session, stmt, Document.id, page)
-    return Page(
-        data=[DocumentOut.model_validate(d) for d in rows], has_more=has_more, next_cursor=cursor
-    )
+    return await page_of(session, stmt, Document.id, page, DocumentOut.model_validate)

@@ -11,7 +11,7 @@ from app.core.clock import Clock
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import NotFound, problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.core.settings import Settings
 from app.events import tasks as _tasks  # noqa: F401 - registers the housekeeping tick job
 from app.events.models import Event
@@ -43,10 +43,7 @@ async def list_events(
         stmt = stmt.where(Event.type == type)
     if invoice_id is not None:
         stmt = stmt.where(Event.invoice_id == invoice_id)
-    rows, has_more, cursor = await paginate(session, stmt, Event.id, page)
-    return Page(
-        data=[EventOut.model_validate(r) for r in rows], has_more=has_more, next_cursor=cursor
-    )
+    return await page_of(session, stmt, Event.id, page, EventOut.model_validate)
 
 
 def retention_cutoff(settings: Settings, clock: Clock) -> dt.datetime:

@@ -9,7 +9,7 @@ from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.invoices import service
 from app.invoices.models import Invoice
 from app.invoices.schemas import (
@@ -78,10 +78,7 @@ async def list_invoices(
         stmt = stmt.where(Invoice.status == "open", Invoice.due_date < today)
     elif overdue is False:
         stmt = stmt.where((Invoice.status != "open") | (Invoice.due_date >= today))
-    rows, has_more, cursor = await paginate(session, stmt, Invoice.id, page)
-    return Page(
-        data=[service.to_out(r, today) for r in rows], has_more=has_more, next_cursor=cursor
-    )
+    return await page_of(session, stmt, Invoice.id, page, lambda r: service.to_out(r, today))
 
 
 @router.get("/{invoice_id}", summary="Get an invoice", responses=problem_responses(401, 404))

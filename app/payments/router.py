@@ -9,7 +9,7 @@ from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.invoices.models import Invoice
 from app.payments import service
 from app.payments.models import Payment
@@ -42,7 +42,4 @@ async def list_payments(
 ) -> Page[PaymentOut]:
     await get_owned(session, Invoice, tenant_id, invoice_id)
     stmt = select(Payment).where(Payment.invoice_id == invoice_id, Payment.tenant_id == tenant_id)
-    rows, has_more, cursor = await paginate(session, stmt, Payment.id, page)
-    return Page(
-        data=[PaymentOut.model_validate(r) for r in rows], has_more=has_more, next_cursor=cursor
-    )
+    return await page_of(session, stmt, Payment.id, page, PaymentOut.model_validate)

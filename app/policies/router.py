@@ -9,7 +9,7 @@ from app.core.auth import TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.policies import service
 from app.policies.models import DunningPolicy
 from app.policies.schemas import PolicyCreate, PolicyOut
@@ -47,8 +47,7 @@ async def list_policies(
     tenant_id: TenantId, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[PolicyOut]:
     stmt = select(DunningPolicy).where(DunningPolicy.tenant_id == tenant_id)
-    rows, has_more, cursor = await paginate(session, stmt, DunningPolicy.id, page)
-    return Page(data=[service.stored_out(r) for r in rows], has_more=has_more, next_cursor=cursor)
+    return await page_of(session, stmt, DunningPolicy.id, page, service.stored_out)
 
 
 @router.get("/{policy_id}", summary="Get a dunning policy", responses=problem_responses(401, 404))

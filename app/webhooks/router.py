@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.core.auth import ClockDep, SettingsDep, TenantId
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_params, paginate
+from app.core.pagination import Page, PageParams, page_of, page_params
 from app.webhooks import service
 from app.webhooks import tasks as _tasks  # noqa: F401 - registers the delivery tick job
 from app.webhooks.models import WebhookEndpoint
@@ -51,12 +51,7 @@ async def list_webhook_endpoints(
     stmt = select(WebhookEndpoint).where(
         WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.deleted_at.is_(None)
     )
-    rows, has_more, cursor = await paginate(session, stmt, WebhookEndpoint.id, page)
-    return Page(
-        data=[WebhookEndpointOut.model_validate(r) for r in rows],
-        has_more=has_more,
-        next_cursor=cursor,
-    )
+    return await page_of(session, stmt, WebhookEndpoint.id, page, WebhookEndpointOut.model_validate)
 
 
 @router.get(
