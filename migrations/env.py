@@ -23,6 +23,9 @@ def _run(connection: Connection) -> None:
         compare_server_default=True,
     )
     with context.begin_transaction():
+        # A migration waiting for a lock would queue every later query on that table behind
+        # it: it fails instead (start-up stops, and can be run again), for every revision.
+        context.execute("SET LOCAL lock_timeout = '10s'")
         context.run_migrations()
 
 

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.core.clock import Clock
 from app.core.db import SessionDep
 from app.core.errors import NotFound, Unauthorized
+from app.core.idempotency import ADMIN_OWNER, IDEMPOTENCY_OWNER
 from app.core.settings import Settings
 from app.tenants.service import authenticate
 
@@ -23,9 +24,14 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="relance"'}
 
 
 async def require_tenant(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
+    # Already authenticated by the idempotency layer (from the same header): not twice.
+    owner: str | None = request.scope.get(IDEMPOTENCY_OWNER)
+    if owner is not None and owner != ADMIN_OWNER:
+        return owner
     if credentials is None:
         raise Unauthorized(
             "Missing API key: send `Authorization: Bearer <api_key>`.", headers=_CHALLENGE

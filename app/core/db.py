@@ -69,12 +69,25 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# The ASGI scope key under which a middleware that owns the request's transaction (the
+# idempotency layer) hands its session to the route.
+SHARED_SESSION = "relance.session"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: commits when the route returns, rolls back on any error.
 
     Services and repositories only flush. Used with scope="function", so the commit happens
     before the response is sent: a client never sees a success that was not committed.
+
+    Under a middleware that owns the transaction, the route runs in a savepoint of it instead: an
+    error undoes the route's work only, and the middleware commits (with what it adds).
     """
+    shared: AsyncSession | None = request.scope.get(SHARED_SESSION)
+    if shared is not None:
+        async with shared.begin_nested():
+            yield shared
+        return
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         try:

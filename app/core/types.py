@@ -4,6 +4,7 @@ addresses. Validation uses maintained libraries (python-stdnum, schwifty, email-
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar
 
@@ -52,14 +53,32 @@ def quantize_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _parse_money(value: Any) -> Decimal:
+# What a money string may be, as the schema publishes it: ASCII digits only (Python's `\d` and
+# Decimal() also take other scripts' digits, and Decimal() ignores surrounding whitespace).
+MONEY_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
+RATE_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
+
+
+def _decimal(value: Any, pattern: str, example: str) -> Decimal:
+    """A JSON number or a string matching `pattern`, as a Decimal (ValueError otherwise)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ValueError("must be a decimal string or a number")
+        raise ValueError(f"must be a decimal string such as '{example}' or a number")
+    if isinstance(value, str):
+        if re.fullmatch(pattern, value) is None:
+            raise ValueError(
+                f"must be a decimal string such as '{example}' (ASCII digits, at most one "
+                "dot, no spaces; see the field's pattern)"
+            )
+        return Decimal(value)
     try:
         # A JSON number arrives as float: its shortest repr is what the client wrote.
-        parsed = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("must be a decimal amount such as '1250.00'") from None
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except InvalidOperation:  # pragma: no cover - every int and finite float converts
+        raise ValueError(f"must be a decimal amount such as '{example}'") from None
+
+
+def _parse_money(value: Any) -> Decimal:
+    parsed = _decimal(value, MONEY_PATTERN, "1250.00")
     if not parsed.is_finite():
         raise ValueError("must be a finite amount")
     exponent = parsed.as_tuple().exponent
@@ -85,7 +104,7 @@ def _non_negative(value: Decimal) -> Decimal:
 _MONEY_IN_SCHEMA = WithJsonSchema(
     {
         "anyOf": [
-            {"type": "string", "pattern": r"^-?\d{1,12}(\.\d{1,2})?$"},
+            {"type": "string", "pattern": MONEY_PATTERN},
             {"type": "number", "multipleOf": 0.01},
         ],
         "examples": ["1250.00"],
@@ -109,12 +128,7 @@ MoneyOut = Annotated[
 
 
 def _parse_rate(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ValueError("must be a decimal percentage")
-    try:
-        parsed = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("must be a decimal percentage such as '12.15'") from None
+    parsed = _decimal(value, RATE_PATTERN, "12.15")
     if not parsed.is_finite() or not Decimal(0) <= parsed <= Decimal(100):
         raise ValueError("must be a percentage between 0 and 100")
     if parsed != parsed.quantize(Decimal("0.001")):
@@ -127,7 +141,7 @@ RateIn = Annotated[
     BeforeValidator(_parse_rate),
     WithJsonSchema(
         {
-            "anyOf": [{"type": "string"}, {"type": "number"}],
+            "anyOf": [{"type": "string", "pattern": RATE_PATTERN}, {"type": "number"}],
             "description": "percent per year",
             "examples": ["12.15"],
         }

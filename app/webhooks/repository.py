@@ -14,9 +14,12 @@ from ulid import ULID
 
 from app.webhooks.models import WebhookDelivery
 
-# A claimed delivery keeps its lease this long: well above the 15 s request timeout plus the DNS
-# check and the bookkeeping, so a live worker never loses it; a crashed worker's rows come back.
-LEASE = dt.timedelta(seconds=60)
+# A claimed delivery keeps its lease this long after its last renewal. The worker sending it
+# renews it every LEASE_RENEWAL (three chances before it lapses), so a live worker keeps it
+# through a 15 s attempt, while a dead worker's rows come back, and stop counting against their
+# endpoint's cap, within LEASE of its death.
+LEASE = dt.timedelta(seconds=6)
+LEASE_RENEWAL = dt.timedelta(seconds=2)
 
 # One INSERT ... SELECT for a whole batch of events. The endpoints are read FOR SHARE, so an
 # endpoint being disabled or deleted concurrently waits for this transaction and then cancels
@@ -171,6 +174,22 @@ async def claim_due(
         },
     )
     return [ClaimedDelivery(**row) for row in rows.mappings()]
+
+
+# Only leases still held: a delivery already recorded (locked_until NULL) is left alone.
+_RENEW_LEASES = text(
+    """
+    UPDATE webhook_deliveries
+    SET locked_until = now() + make_interval(secs => :lease_seconds)
+    WHERE id = ANY(:ids) AND locked_until IS NOT NULL
+    """
+)
+
+
+async def renew_leases(session: AsyncSession, delivery_ids: Sequence[str]) -> None:
+    await session.execute(
+        _RENEW_LEASES, {"ids": list(delivery_ids), "lease_seconds": LEASE.total_seconds()}
+    )
 
 
 # The common case in one statement: a success on an endpoint that is not failing. The delivery

@@ -10,15 +10,19 @@ endpoint ties up its own slots and nobody else's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
+import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
@@ -299,6 +303,53 @@ async def record_attempt(
     return outcome, disabled
 
 
+class LeaseKeeper:
+    """Renews, in one statement every LEASE_RENEWAL, the leases of the deliveries this process
+    is sending, for as long as it sends them. One per sessionmaker (database) and event loop."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self.held: set[str] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    @contextlib.asynccontextmanager
+    async def hold(self, delivery_id: str) -> AsyncIterator[None]:
+        self.held.add(delivery_id)
+        task = self.task
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            self.task = asyncio.create_task(self._renew())
+        try:
+            yield
+        finally:
+            self.held.discard(delivery_id)
+
+    async def _renew(self) -> None:
+        while self.held:
+            await asyncio.sleep(repository.LEASE_RENEWAL.total_seconds())
+            ids = list(self.held)
+            if not ids:
+                return
+            try:
+                async with self.sessionmaker() as session:
+                    await repository.renew_leases(session, ids)
+                    await session.commit()
+            except (SQLAlchemyError, OSError) as exc:
+                # Tried again at the next renewal; past LEASE the delivery may be sent twice.
+                log.warning("webhook leases of %d deliveries not renewed: %r", len(ids), exc)
+
+
+_KEEPERS: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], LeaseKeeper] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def lease_keeper(sessionmaker: async_sessionmaker[AsyncSession]) -> LeaseKeeper:
+    keeper = _KEEPERS.get(sessionmaker)
+    if keeper is None:
+        keeper = _KEEPERS[sessionmaker] = LeaseKeeper(sessionmaker)
+    return keeper
+
+
 async def deliver_one(
     job: ClaimedDelivery,
     *,
@@ -310,10 +361,11 @@ async def deliver_one(
     """Send one claimed delivery and record the attempt. Never raises: a result that cannot be
     recorded leaves the lease to expire, and the delivery is sent again (at least once)."""
     try:
-        result = await send_attempt(job, http=http, clock=clock, settings=settings)
-        async with sessionmaker() as session:
-            outcome, disabled = await record_attempt(session, job, result, clock.now())
-            await session.commit()
+        async with lease_keeper(sessionmaker).hold(job.delivery_id):
+            result = await send_attempt(job, http=http, clock=clock, settings=settings)
+            async with sessionmaker() as session:
+                outcome, disabled = await record_attempt(session, job, result, clock.now())
+                await session.commit()
     except Exception:
         log.exception("webhook delivery %s: attempt not recorded", job.delivery_id)
         DELIVERIES.labels("lost").inc()

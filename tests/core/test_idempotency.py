@@ -3,8 +3,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select, text
 
+from app.core.db import SessionDep
 from app.core.idempotency import IdempotencyKey
 from app.tenants.models import Tenant
 
@@ -40,32 +41,84 @@ async def test_same_key_other_body_is_422(client, admin_headers, app):
     assert await _count_tenants(app) == 1
 
 
-async def test_in_flight_key_is_409_and_stale_claim_is_taken_over(
-    client, admin_headers, app, clock
-):
-    from app.core.idempotency import _fingerprint
+async def test_in_flight_key_is_409_until_its_transaction_ends(client, admin_headers, app):
+    """In flight means: a transaction holds the key's advisory lock. Once it ends (committed,
+    rolled back, or its connection dead after a crash), the key is free at once."""
+    from app.core.idempotency import lock_id
 
-    fingerprint = _fingerprint("POST", "/v1/admin/tenants", b'{"name":"A"}')
-    async with app.state.sessionmaker() as session:
-        await session.execute(
-            insert(IdempotencyKey).values(
-                owner="admin",
-                key="k-3",
-                fingerprint=fingerprint,
-                claimed_at=clock.now(),
-                expires_at=clock.now() + dt.timedelta(hours=24),
-            )
-        )
-        await session.commit()
     headers = {**admin_headers, "Idempotency-Key": "k-3"}
-    busy = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
-    assert busy.status_code == 409
+    async with app.state.sessionmaker() as holder:
+        await holder.execute(
+            text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id("admin", "k-3")}
+        )
+        busy = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+        assert busy.status_code == 409
+        assert busy.headers["retry-after"] == "1"
+        assert await _count_tenants(app) == 0
+        await holder.rollback()  # as a crash would: nothing stored, the lock gone with it
+    served = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
+    assert served.status_code == 201
+    assert await _count_tenants(app) == 1
+
+
+async def test_effect_and_answer_commit_together(client, admin_headers, app):
+    """The answer is stored in the route's own transaction: a request whose commit never
+    happens leaves neither its effect nor its key, and its retry runs once."""
+    from app.tenants.service import create_tenant
+
+    calls = 0
+
+    @app.post("/v1/admin/create-then-fail")
+    async def create_then_fail(session: SessionDep) -> dict[str, int]:
+        nonlocal calls
+        calls += 1
+        await create_tenant(session, f"T{calls}")  # flushed, not committed
+        if calls == 1:
+            raise RuntimeError("the process dies before its commit")
+        return {"calls": calls}
+
+    headers = {**admin_headers, "Idempotency-Key": "k-commit"}
+    failed = await client.post("/v1/admin/create-then-fail", json={}, headers=headers)
+    assert failed.status_code == 500
+    assert await _count_tenants(app) == 0
+    async with app.state.sessionmaker() as session:
+        assert (
+            await session.execute(select(func.count()).select_from(IdempotencyKey))
+        ).scalar() == 0
+    retried = await client.post("/v1/admin/create-then-fail", json={}, headers=headers)
+    assert retried.status_code == 200
+    replayed = await client.post("/v1/admin/create-then-fail", json={}, headers=headers)
+    assert replayed.json() == retried.json() == {"calls": 2}
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert await _count_tenants(app) == 1
+
+
+async def test_a_refused_request_stores_its_answer_but_not_its_work(client, admin_headers, app):
+    """A 4xx raised after the route flushed work: the work is undone (its savepoint), the
+    answer kept and replayed."""
+    from app.core.errors import Conflict
+    from app.tenants.service import create_tenant
+
+    @app.post("/v1/admin/create-then-refuse")
+    async def create_then_refuse(session: SessionDep) -> None:
+        await create_tenant(session, "Refused")
+        raise Conflict("refused after a flush")
+
+    headers = {**admin_headers, "Idempotency-Key": "k-refuse"}
+    first = await client.post("/v1/admin/create-then-refuse", json={}, headers=headers)
+    second = await client.post("/v1/admin/create-then-refuse", json={}, headers=headers)
+    assert first.status_code == second.status_code == 409
+    assert second.headers["idempotent-replayed"] == "true"
     assert await _count_tenants(app) == 0
 
-    clock.set(clock.now() + dt.timedelta(minutes=10))  # the claimer died long ago
-    taken = await client.post("/v1/admin/tenants", json={"name": "A"}, headers=headers)
-    assert taken.status_code == 201
-    assert await _count_tenants(app) == 1
+
+async def test_deeply_nested_body_with_a_key_is_4xx(client, tenant):
+    body = "[" * 5000 + "]" * 5000
+    for headers in (tenant.headers, {**tenant.headers, "Idempotency-Key": "k-deep"}):
+        response = await client.post(
+            "/v1/creditors", content=body, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert 400 <= response.status_code < 500, response.text
 
 
 async def test_key_expires_after_24_hours(client, admin_headers, app, clock):
@@ -155,68 +208,3 @@ async def test_replay_of_a_created_invoice(client, tenant):
     second = await client.post("/v1/invoices", json=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
-
-
-async def test_a_late_release_or_store_touches_only_its_own_claim(app):
-    """A release or a store retried after an outage must not act on a claim a later request
-    made with the same key in the meantime."""
-    from app.core.idempotency import IdempotencyMiddleware
-
-    middleware = IdempotencyMiddleware(app)
-    now = dt.datetime.now(dt.UTC)
-    async with app.state.sessionmaker() as session:
-        await session.execute(
-            insert(IdempotencyKey).values(
-                owner="admin",
-                key="k-late",
-                fingerprint="f",
-                claimed_at=now,
-                claim_token="new-claim",
-                expires_at=now + dt.timedelta(hours=24),
-            )
-        )
-        await session.commit()
-    sessionmaker = app.state.sessionmaker
-    await middleware._release(sessionmaker, "admin", "k-late", "old-claim")
-    await middleware._store(sessionmaker, "admin", "k-late", "old-claim", {"status": 201})
-    async with sessionmaker() as session:
-        row = (await session.execute(select(IdempotencyKey))).scalar_one()
-        assert (row.claim_token, row.status) == ("new-claim", None)
-    await middleware._store(sessionmaker, "admin", "k-late", "new-claim", {"status": 201})
-    async with sessionmaker() as session:
-        assert (await session.execute(select(IdempotencyKey.status))).scalar_one() == 201
-
-
-async def test_background_retries_stop_before_the_claim_can_be_taken_over(monkeypatch, caplog):
-    import time
-
-    from app.core import idempotency
-
-    monkeypatch.setattr(idempotency, "RETRY_DELAYS", (0.01,) * 50)
-    calls = 0
-
-    async def database_down() -> None:
-        nonlocal calls
-        calls += 1
-        raise ConnectionError("down")
-
-    # Claimed long ago: past RETRY_UNTIL, the key may belong to someone else by now.
-    claimed = time.monotonic() - idempotency.RETRY_UNTIL.total_seconds()
-    await idempotency._now_or_later(database_down, "release", claimed)
-    await asyncio.gather(*idempotency._RETRYING)
-    assert calls == 1  # the first try only, no retry
-    assert "gave up" in caplog.text
-
-    # Claimed just now: retried until it works.
-    calls = 0
-    outcomes = iter([ConnectionError("down"), ConnectionError("down"), None])
-
-    async def back_on_the_third_try() -> None:
-        nonlocal calls
-        calls += 1
-        if (error := next(outcomes)) is not None:
-            raise error
-
-    await idempotency._now_or_later(back_on_the_third_try, "release", time.monotonic())
-    await asyncio.gather(*idempotency._RETRYING)
-    assert calls == 3

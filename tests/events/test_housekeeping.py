@@ -73,8 +73,10 @@ async def test_housekeeping(client, tenant, app, clock, settings):
                     owner=tenant.id,
                     key=key,
                     fingerprint="f",
-                    claimed_at=now - dt.timedelta(hours=24),
                     expires_at=expires_at,
+                    status=201,
+                    headers={},
+                    body=b"{}",
                 )
             )
         await session.commit()

@@ -1,10 +1,10 @@
 """Database faults met by a request, in-process and fast (the real outage, with a stopped
 PostgreSQL, is test_outage.py): the answer is 503 problem+json, and the Idempotency-Key of the
-request is neither blocked (409 for minutes) nor left able to run twice.
+request is neither blocked (409) nor able to run twice.
 
-Regression tests for what test_outage.py found: "the database system is shutting down" while
-connecting answered 500; a key whose release failed during the outage answered 409 for 5
-minutes; a failure to store the answer after the response escaped to the server."""
+Regression tests for what test_outage.py and the chaos test found: "the database system is
+shutting down" while connecting answered 500; a key whose request failed answered 409 for 5
+minutes; an effect committed without its stored answer ran again on retry."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ import asyncio
 import secrets
 from collections import Counter
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import idempotency
 from app.core.errors import unexpected_error_response
 from app.payments import service as payments
 from tests.factories import ledger
+from tests.reliability.routes import ID_FIELDS, api_routes
 
 
 class _DriverError(Exception):
@@ -52,11 +54,6 @@ def test_a_real_bug_still_answers_500():
     assert unexpected_error_response(error, "GET", "/v1/x").status_code == 500
 
 
-@pytest.fixture
-def fast_retries(monkeypatch):
-    monkeypatch.setattr(idempotency, "RETRY_DELAYS", (0.05, 0.05, 0.1, 0.2))
-
-
 async def _stored(app, key: str) -> int:
     async with app.state.engine.connect() as conn:
         return int(
@@ -68,13 +65,25 @@ async def _stored(app, key: str) -> int:
         )
 
 
-async def test_a_key_whose_release_failed_is_released_when_the_database_is_back(
-    app, client, tenant, monkeypatch, fast_retries, counts
+async def _pay_until_answered(client, invoice: str, body: dict, headers: dict) -> list:
+    """The client retrying as told, with the same key: every answer until a final one."""
+    answers: list[httpx.Response] = []
+    while len(answers) < 40:
+        again = await client.post(f"/v1/invoices/{invoice}/payments", json=body, headers=headers)
+        answers.append(again)
+        if again.status_code != 409 and again.status_code < 500:
+            break
+        await asyncio.sleep(0.05)
+    return answers
+
+
+async def test_a_request_the_database_failed_is_served_at_once_on_retry(
+    app, client, tenant, monkeypatch, counts
 ):
     made = await ledger(client, tenant, amount="500.00")
     invoice = made["invoice"]["id"]
-    original_record, original_release = payments.record_payment, idempotency_release()
-    failures = {"route": 1, "release": 1}
+    original_record = payments.record_payment
+    failures = {"route": 1}
 
     async def route_down(*args, **kwargs):
         if failures["route"]:
@@ -82,71 +91,49 @@ async def test_a_key_whose_release_failed_is_released_when_the_database_is_back(
             raise ConnectionRefusedError("database down")
         return await original_record(*args, **kwargs)
 
-    async def release_down(self, *args, **kwargs):
-        if failures["release"]:
-            failures["release"] -= 1
-            raise ConnectionRefusedError("database still down")
-        return await original_release(self, *args, **kwargs)
-
     monkeypatch.setattr(payments, "record_payment", route_down)
-    monkeypatch.setattr(idempotency.IdempotencyMiddleware, "_release", release_down)
-    key = secrets.token_hex(8)
     body = {"amount": "100.00", "paid_at": "2026-02-20"}
-    headers = {**tenant.headers, "Idempotency-Key": key}
+    headers = {**tenant.headers, "Idempotency-Key": secrets.token_hex(8)}
 
     first = await client.post(f"/v1/invoices/{invoice}/payments", json=body, headers=headers)
     assert first.status_code == 503, first.text
     assert first.headers["content-type"].startswith("application/problem+json")
-    statuses: list[int] = []
-    while len(statuses) < 40:  # the client retries as told, with the same key
-        again = await client.post(f"/v1/invoices/{invoice}/payments", json=body, headers=headers)
-        statuses.append(again.status_code)
-        if again.status_code != 409:
-            break
-        await asyncio.sleep(0.05)
-    assert again.status_code == 201, again.text
+    answers = await _pay_until_answered(client, invoice, body, headers)
+    assert [a.status_code for a in answers] == [201], "no 409 once the request is over"
     got = await client.get(f"/v1/invoices/{invoice}", headers=tenant.headers)
     assert got.json()["paid_amount"] == "100.00"
-    counts(retries=len(statuses), answers_409=statuses.count(409), payments=1)
+    counts(retries=len(answers), answers_409=0, payments=1)
 
 
-async def test_an_answer_that_could_not_be_stored_is_stored_later(
-    app, client, tenant, monkeypatch, fast_retries
-):
+@pytest.mark.parametrize("committed", [False, True], ids=["lost-before", "lost-after"])
+async def test_a_commit_cut_by_the_database_runs_once(app, client, tenant, monkeypatch, committed):
+    """The connection dies at the commit: before it (nothing happened: the retry runs) or
+    after it (the client never heard: the retry replays). Never twice, never 409."""
     made = await ledger(client, tenant, amount="500.00")
     invoice = made["invoice"]["id"]
-    original_store = idempotency.IdempotencyMiddleware._store
-    failures = {"store": 1}
+    real_commit = AsyncSession.commit
+    failures = {"commit": 1}
 
-    async def store_down(self, *args, **kwargs):
-        if failures["store"]:
-            failures["store"] -= 1
+    async def commit_cut(self):
+        if failures["commit"]:
+            failures["commit"] -= 1
+            if committed:
+                await real_commit(self)
             raise ConnectionResetError("database went away")
-        return await original_store(self, *args, **kwargs)
+        return await real_commit(self)
 
-    monkeypatch.setattr(idempotency.IdempotencyMiddleware, "_store", store_down)
+    monkeypatch.setattr(AsyncSession, "commit", commit_cut)
     key = secrets.token_hex(8)
     body = {"amount": "100.00", "paid_at": "2026-02-20"}
     headers = {**tenant.headers, "Idempotency-Key": key}
     first = await client.post(f"/v1/invoices/{invoice}/payments", json=body, headers=headers)
-    assert first.status_code == 201, first.text
-    replay = None
-    for _ in range(40):
-        replay = await client.post(f"/v1/invoices/{invoice}/payments", json=body, headers=headers)
-        if replay.status_code != 409:
-            break
-        await asyncio.sleep(0.05)
-    assert replay is not None
-    assert replay.status_code == 201
-    assert replay.headers.get("idempotent-replayed") == "true"
-    assert replay.json() == first.json()
+    assert first.status_code == 503, first.text
+    answers = await _pay_until_answered(client, invoice, body, headers)
+    assert [a.status_code for a in answers] == [201]
+    assert (answers[0].headers.get("idempotent-replayed") == "true") is committed
     got = await client.get(f"/v1/invoices/{invoice}", headers=tenant.headers)
-    assert got.json()["paid_amount"] == "100.00", "the payment ran twice"
+    assert got.json()["paid_amount"] == "100.00", "the payment ran twice, or not at all"
     assert await _stored(app, key) == 1
-
-
-def idempotency_release():
-    return idempotency.IdempotencyMiddleware._release
 
 
 async def test_nul_characters_are_refused_not_500(client, tenant, counts):
@@ -251,3 +238,78 @@ async def test_boundary_dates_and_amounts_never_answer_500(client, tenant, admin
             failures.append(f"{method} {path} {body or params} -> {response.status_code}")
     counts(probes=len(probes), statuses=dict(sorted(statuses.items())), server_errors=len(failures))
     assert not failures, "\n".join(failures)
+
+
+def _nested(depth: int, opener: str, closer: str) -> bytes:
+    return (opener * depth + closer * depth).encode()
+
+
+async def test_hostile_bodies_never_answer_5xx(app, client, tenant, admin_headers, counts):
+    """Found by the chaos test: 1,000 levels of nested JSON with an Idempotency-Key answered 500
+    (RecursionError in the fingerprint). Every POST and PATCH, with and without a key, with
+    bodies nested too deep to parse."""
+    made = await ledger(client, tenant)
+    ids = {"creditor": made["creditor"]["id"], "debtor": made["debtor"]["id"]}
+    ids["invoice"] = made["invoice"]["id"]
+    bodies = [
+        _nested(1000, "[", "]"),
+        _nested(5000, "[", "]"),
+        b'{"a":' * 3000 + b"1" + b"}" * 3000,
+        b'{"amount":' + _nested(2000, "[", "]") + b"}",
+    ]
+    statuses: Counter[int] = Counter()
+    failures = []
+    routes = [r for r in api_routes(app) if r.method in ("POST", "PATCH")]
+    for route in routes:
+        path = route.path
+        for name in route.path_params:
+            path = path.replace(f"{{{name}}}", ids.get(ID_FIELDS.get(name, ""), "x_unknown"))
+        for n, body in enumerate(bodies):
+            for keyed in (False, True):
+                headers = dict(admin_headers if route.is_admin else tenant.headers)
+                headers["Content-Type"] = "application/json"
+                if keyed:
+                    headers["Idempotency-Key"] = f"deep-{route.name}-{n}"
+                response = await client.request(route.method, path, content=body, headers=headers)
+                statuses[response.status_code] += 1
+                if response.status_code >= 500:
+                    failures.append(f"{route} keyed={keyed} body#{n} -> {response.status_code}")
+    counts(
+        routes=len(routes),
+        probes=sum(statuses.values()),
+        statuses=dict(sorted(statuses.items())),
+        server_errors=len(failures),
+    )
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["١٢٣", "１２３", "१२३", " 12.00", "12.00 ", "\u00a012.00", "12.00\n", "1e3", "+12", "12,00"],
+)
+async def test_money_outside_the_published_pattern_is_refused(client, tenant, amount):
+    """Found by the chaos test: Arabic-Indic and full-width digits were stored as 123.00, and
+    padded amounts accepted. The schema's pattern says ASCII digits: the API refuses the rest."""
+    made = await ledger(client, tenant)
+    invoice = made["invoice"]["id"]
+    paid = await client.post(
+        f"/v1/invoices/{invoice}/payments",
+        json={"amount": amount, "paid_at": "2026-02-20"},
+        headers=tenant.headers,
+    )
+    assert paid.status_code == 422, paid.text
+    assert paid.json()["errors"][0]["loc"][-1] == "amount"
+    created = await client.post(
+        "/v1/invoices",
+        json={
+            "creditor_id": made["creditor"]["id"],
+            "debtor_id": made["debtor"]["id"],
+            "number": "DIGITS-1",
+            "issue_date": "2026-01-15",
+            "amount": amount,
+        },
+        headers=tenant.headers,
+    )
+    assert created.status_code == 422, created.text
+    got = await client.get(f"/v1/invoices/{invoice}", headers=tenant.headers)
+    assert got.json()["paid_amount"] == "0.00"

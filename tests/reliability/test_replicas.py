@@ -199,3 +199,54 @@ async def test_serve_with_two_workers_creates_and_delivers_each_event_once(
         assert set(receiver.received) == result.event_ids
         assert duplicates == 0
         assert workers == 2
+
+
+async def test_a_killed_replica_frees_its_endpoint_slots_within_seconds(
+    database_url, tmp_path, counts
+):
+    """Replica A holds every slot of a slow endpoint (PER_ENDPOINT_CONCURRENCY requests hanging)
+    and is killed: replica B, alive, must take over the endpoint within 10 s (A's leases lapse
+    as no one renews them), never holding more than the cap in flight."""
+    from app.webhooks.repository import LEASE
+    from app.webhooks.tasks import PER_ENDPOINT_CONCURRENCY
+
+    async with fresh_database(database_url) as url:
+        a = Service(url, tmp_path / "a.log", scheduler=True, interval=0.2)
+        b = Service(url, tmp_path / "b.log", scheduler=True, interval=0.2)
+        with Receiver(hang_seconds=30) as receiver, running_services(a, b):
+            await a.start_healthy()
+            await seed(a.base_url, invoices=40, receiver=receiver)
+            async with Probe(url) as probe:
+
+                async def a_holds_every_slot() -> bool:
+                    return await probe.leased() == PER_ENDPOINT_CONCURRENCY
+
+                await wait_until(a_holds_every_slot, within=60, what="A to fill the endpoint")
+                await b.start_healthy()
+                assert await probe.leased() == PER_ENDPOINT_CONCURRENCY
+                arrived_at_kill = receiver.arrived
+                a.kill()
+                killed_at = asyncio.get_running_loop().time()
+                most_leased = 0
+                stall = None
+                while asyncio.get_running_loop().time() - killed_at < 30:
+                    most_leased = max(most_leased, await probe.leased())
+                    if stall is None and receiver.arrived > arrived_at_kill:
+                        stall = asyncio.get_running_loop().time() - killed_at
+                    if stall is not None and stall + 2 < (
+                        asyncio.get_running_loop().time() - killed_at
+                    ):
+                        break  # two more seconds of watching the cap
+                    await asyncio.sleep(0.05)
+                arrived_after = receiver.arrived - arrived_at_kill
+
+        counts(
+            lease_s=LEASE.total_seconds(),
+            slots=PER_ENDPOINT_CONCURRENCY,
+            stall_after_kill_s=None if stall is None else round(stall, 2),
+            sent_by_survivor=arrived_after,
+            most_leased_after_kill=most_leased,
+        )
+        assert stall is not None, "the surviving replica never took over the endpoint"
+        assert stall <= 10.0, f"endpoint stalled {stall:.1f} s after the kill"
+        assert most_leased <= PER_ENDPOINT_CONCURRENCY

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -691,3 +691,39 @@ async def test_a_success_clears_a_failure_recorded_after_its_claim(
         assert stored.failing_since is None
         delivery = (await session.execute(select(WebhookDelivery))).scalar_one()
         assert (delivery.status, delivery.attempts, delivery.locked_until) == ("succeeded", 1, None)
+
+
+async def test_a_delivery_in_flight_keeps_its_lease_and_loses_it_when_its_worker_stops(
+    client, tenant, app, clock, receiver, monkeypatch
+):
+    """Leases are short and renewed while the request runs: a live worker keeps its claim
+    past LEASE, a worker that stops renewing (a dead one) loses it within LEASE."""
+    from app.webhooks import repository
+
+    monkeypatch.setattr(repository, "LEASE", dt.timedelta(seconds=0.6))
+    monkeypatch.setattr(repository, "LEASE_RENEWAL", dt.timedelta(seconds=0.15))
+    await _endpoint(client, tenant, receiver, "/slow")
+    await _emit(app, tenant.id, "s1", clock)
+    [job] = await tasks.claim(app.state.sessionmaker, clock, 10)
+    keeper = tasks.lease_keeper(app.state.sessionmaker)
+
+    async def leased() -> bool:
+        async with app.state.sessionmaker() as session:
+            return bool(
+                (
+                    await session.execute(
+                        select(WebhookDelivery.locked_until > func.now()).where(
+                            WebhookDelivery.id == job.delivery_id
+                        )
+                    )
+                ).scalar_one()
+            )
+
+    async with keeper.hold(job.delivery_id):
+        await asyncio.sleep(1.5)  # more than twice the lease
+        assert await leased()
+        assert await tasks.claim(app.state.sessionmaker, clock, 10) == []
+    await asyncio.sleep(0.8)  # no renewal any more: the lease lapses
+    assert not await leased()
+    [again] = await tasks.claim(app.state.sessionmaker, clock, 10)
+    assert again.delivery_id == job.delivery_id
