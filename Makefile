@@ -19,9 +19,10 @@ run: install  ## serve on 127.0.0.1:8000 (embedded PostgreSQL unless RELANCE_DAT
 
 test: install lint typecheck pytest  ## lint, types, then the whole suite
 
-lint: install
+lint: install  ## ruff, and the parts' dependency order (import-linter, pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy app tests

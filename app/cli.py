@@ -14,7 +14,7 @@ from app.core.db import create_engine
 from app.core.logging import configure_logging
 from app.core.migrate import make_revision, migrate
 from app.core.settings import get_settings
-from app.invoices.csv_import import COLUMNS
+from app.ledger.invoices.csv_import import COLUMNS
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -85,7 +85,8 @@ def _import_invoices(args: argparse.Namespace) -> int:
 
     from app.core.clock import Clock
     from app.core.db import make_sessionmaker
-    from app.invoices.csv_import import import_invoices
+    from app.ledger.invoices.csv_import import import_invoices
+    from app.main import BEFORE_COMMIT
     from app.tenants.service import authenticate
 
     path = Path(args.file)
@@ -97,7 +98,7 @@ def _import_invoices(args: argparse.Namespace) -> int:
     async def run(engine: object) -> None:
         assert isinstance(engine, AsyncEngine)
         await migrate(engine)
-        sessionmaker = make_sessionmaker(engine)
+        sessionmaker = make_sessionmaker(engine, BEFORE_COMMIT)
         async with sessionmaker() as session:
             tenant_id = await authenticate(session, args.tenant_key)
         if tenant_id is None:
@@ -113,7 +114,7 @@ def _import_invoices(args: argparse.Namespace) -> int:
         print(f"relance: {outcome['error']}", file=sys.stderr)
         return 2
     summary = outcome["summary"]
-    from app.invoices.csv_import import ImportSummary
+    from app.ledger.invoices.csv_import import ImportSummary
 
     assert isinstance(summary, ImportSummary)
     print(

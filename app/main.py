@@ -15,37 +15,41 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app import __version__
-from app.actions.router import router as actions_router
+from app.claims.letters.router import router as letters_router
+from app.claims.litigation.router import router as litigation_router
 from app.claims.router import router as claims_router
+from app.claims.service import claim_json
 from app.core.clock import Clock
 from app.core.database_server import database_url
-from app.core.db import create_engine, make_sessionmaker
+from app.core.db import BeforeCommit, create_engine, make_sessionmaker
 from app.core.errors import PROBLEM_JSON, install_error_handlers
-from app.core.idempotency import IdempotencyMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.core.migrate import head_revision, migrate
-from app.core.scheduler import build_scheduler
+from app.core.ops import router as ops_router
+from app.core.scheduler import TickJob, build_scheduler
 from app.core.settings import Settings, get_settings
-from app.creditors.router import router as creditors_router
-from app.debtors.router import router as debtors_router
-from app.disputes.router import router as disputes_router
-from app.documents.router import router as documents_router
+from app.escalation.actions.router import router as actions_router
+from app.escalation.payment_plans.router import router as payment_plans_router
+from app.escalation.policies.router import router as policies_router
 from app.escalation.router import admin_router as sweep_admin_router
 from app.escalation.router import router as escalation_router
-from app.events.router import router as events_router
-from app.invoices.router import router as invoices_router
-from app.letters.router import router as letters_router
-from app.litigation.router import router as litigation_router
-from app.ops.router import router as ops_router
-from app.payment_plans.router import router as payment_plans_router
-from app.payments.router import router as payments_router
-from app.policies.router import router as policies_router
+from app.escalation.service import refresh_changed
+from app.escalation.tasks import sweep_tick
+from app.ledger.creditors.router import router as creditors_router
+from app.ledger.debtors.router import router as debtors_router
+from app.ledger.disputes.router import router as disputes_router
+from app.ledger.documents.router import router as documents_router
+from app.ledger.invoices.router import router as invoices_router
+from app.ledger.payments.router import router as payments_router
+from app.outbox.events.router import router as events_router
+from app.outbox.events.tasks import run_housekeeping_tick
+from app.outbox.webhooks.router import router as webhooks_router
+from app.outbox.webhooks.tasks import dispatcher, run_delivery_tick
 from app.reports.router import router as reports_router
+from app.tenants.idempotency import IdempotencyMiddleware
 from app.tenants.router import me_router
 from app.tenants.router import router as tenants_router
-from app.webhooks.router import router as webhooks_router
-from app.webhooks.tasks import dispatcher
 
 log = logging.getLogger("relance")
 
@@ -96,6 +100,19 @@ TAGS = [
 ]
 
 
+# The unit of work's before-commit hooks: invoices the ledger marked changed are refreshed (and
+# the events their changes cause written) in one batch before every commit.
+BEFORE_COMMIT: tuple[BeforeCommit, ...] = (refresh_changed,)
+
+# What each scheduler tick runs, in order: deadlines first, so their events go out in the same
+# tick; then deliveries; then the purge of old history.
+TICK_JOBS: tuple[tuple[str, TickJob], ...] = (
+    ("sweep", sweep_tick),
+    ("webhook_deliveries", run_delivery_tick),
+    ("housekeeping", run_housekeeping_tick),
+)
+
+
 def _operation_id(route: APIRoute) -> str:
     return route.name
 
@@ -114,7 +131,7 @@ def create_app(
             url = stack.enter_context(database_url(settings.database_url, settings.data_dir))
             engine = create_engine(url, pool_size=settings.db_pool_size)
             app.state.engine = engine
-            app.state.sessionmaker = make_sessionmaker(engine)
+            app.state.sessionmaker = make_sessionmaker(engine, BEFORE_COMMIT)
             app.state.head_revision = head_revision()
             if migrate_on_start:
                 await migrate(engine)
@@ -122,7 +139,7 @@ def create_app(
                 timeout=httpx.Timeout(15.0), follow_redirects=False
             ) as http:
                 app.state.http = http
-                scheduler = build_scheduler(app) if settings.scheduler_enabled else None
+                scheduler = build_scheduler(app, TICK_JOBS) if settings.scheduler_enabled else None
                 if scheduler is not None:
                     scheduler.start()
                 try:
@@ -147,6 +164,7 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     app.state.settings = settings
+    app.state.claim_of = claim_json  # what the sweep puts in invoice.formal_notice_required
     app.state.clock = clock or Clock(settings.tz)
     app.state.clock.tz = settings.tz
     install_error_handlers(app)

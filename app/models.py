@@ -1,20 +1,20 @@
 """Every model, imported once so Alembic and the drift check see the whole schema."""
 
-from app.actions.models import Action
-from app.claims.models import PublishedRate
 from app.core.db import Base
-from app.core.idempotency import IdempotencyKey
-from app.creditors.models import Creditor
-from app.debtors.models import Debtor
-from app.disputes.models import Dispute
-from app.documents.models import Document
-from app.events.models import Event
-from app.invoices.models import Invoice
-from app.payment_plans.models import Installment, PaymentPlan
-from app.payments.models import Payment
-from app.policies.models import DunningPolicy
+from app.escalation.actions.models import Action
+from app.escalation.payment_plans.models import Installment, PaymentPlan
+from app.escalation.policies.models import DunningPolicy
+from app.ledger.creditors.models import Creditor
+from app.ledger.debtors.models import Debtor
+from app.ledger.disputes.models import Dispute
+from app.ledger.documents.models import Document
+from app.ledger.invoices.models import Invoice
+from app.ledger.payments.models import Payment
+from app.legal.models import PublishedRate
+from app.outbox.events.models import Event
+from app.outbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.tenants.idempotency import IdempotencyKey
 from app.tenants.models import ApiKey, Tenant
-from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Action",

@@ -10,7 +10,7 @@ its result as one JSON line on stdout. Modes:
   connection per task;
 - `raw_get`: SELECT of one invoice by id through asyncpg;
 - `raw_copy`: the batch rows through asyncpg `copy_records_to_table`;
-- `deliver`: the service's webhook delivery worker (app.webhooks.tasks.Dispatcher, what the
+- `deliver`: the service's webhook delivery worker (app.outbox.webhooks.tasks.Dispatcher, what the
   scheduler tick runs) until an endpoint has `target` successful deliveries.
 
 Duration-based modes run for `warmup + duration` seconds and count only what completes inside
@@ -366,7 +366,7 @@ async def deliver(spec: dict[str, Any]) -> dict[str, Any]:
 
     from app.core.settings import Settings
     from app.main import create_app
-    from app.webhooks.tasks import dispatcher
+    from app.outbox.webhooks.tasks import dispatcher
 
     settings = Settings(
         database_url=spec["dsn"],

@@ -1,23 +1,3 @@
-"""Claims: interest rates by half-year and what an overdue invoice is worth on a given day."""
-
-from app.claims.interest import (
-    Claim,
-    InterestPeriod,
-    Payment,
-    combine_claims,
-    compute_claim,
-    minimum_contractual_rate,
-)
-from app.claims.rates import RateBook, RateForPeriod, RateKind
-
-__all__ = [
-    "Claim",
-    "InterestPeriod",
-    "Payment",
-    "RateBook",
-    "RateForPeriod",
-    "RateKind",
-    "combine_claims",
-    "compute_claim",
-    "minimum_contractual_rate",
-]
+"""Claims: what an overdue invoice is worth on a given day, the debtor's statement, the
+letters and the readiness for court. Built on app.legal (interest, rates) and the escalation
+(the formal notice starts consumer interest)."""

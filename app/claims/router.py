@@ -7,8 +7,6 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy import select
 
 from app.claims import service
-from app.claims.interest import combine_claims
-from app.claims.rates import RATE_KINDS, half_year_of
 from app.claims.schemas import (
     ClaimOut,
     HalfYearRateOut,
@@ -18,14 +16,17 @@ from app.claims.schemas import (
     StatementLine,
     StatementTotals,
 )
-from app.core import legal
-from app.core.auth import AdminDep, ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.types import Day
-from app.debtors.models import Debtor
-from app.invoices.models import Invoice
+from app.ledger.debtors.models import Debtor
+from app.ledger.invoices.models import Invoice
+from app.legal import figures as legal
+from app.legal import repository
+from app.legal.interest import combine_claims
+from app.legal.rates import RATE_KINDS, half_year_of
+from app.tenants.auth import AdminDep, ClockDep, TenantId
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
@@ -66,7 +67,7 @@ async def get_claim(
 
 
 async def _rates(session: SessionDep, today: dt.date) -> RatesOut:
-    book = await service.rate_book(session)
+    book = await repository.rate_book(session)
     year, half = half_year_of(today)
     lists = {
         kind: [HalfYearRateOut(year=y, half=h, rate=r) for y, h, r in book.half_years(kind)]
@@ -110,7 +111,7 @@ async def list_rates(tenant_id: TenantId, session: SessionDep, clock: ClockDep) 
     responses=problem_responses(401, 404, 422),
 )
 async def publish_rate(body: RatePublish, session: SessionDep, clock: ClockDep) -> RatesOut:
-    await service.publish_rate(session, body)
+    await repository.publish_rate(session, body.kind, body.year, body.half, body.rate, body.source)
     await session.flush()
     return await _rates(session, clock.today())
 
@@ -140,7 +141,7 @@ async def get_debtor_statement(
         .scalars()
         .all()
     )
-    rates = await service.rate_book(session)
+    rates = await repository.rate_book(session)
     lines = []
     claims = []
     for invoice in invoices:

@@ -1,58 +1,24 @@
-"""Claims of invoices as of a day, from the rate table (app/core/legal.py plus the half-years
+"""Claims of invoices as of a day, from the rate book (app/legal/figures.py plus the half-years
 operators published since) and the invoice's payments and mise en demeure."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions.models import Action
-from app.claims.interest import Claim, Payment, compute_claim, minimum_contractual_rate
-from app.claims.models import PublishedRate
-from app.claims.rates import RateBook
-from app.claims.schemas import ClaimOut, InterestPeriodOut, RatePublish
+from app.claims.schemas import ClaimOut, InterestPeriodOut
 from app.core.clock import Clock
-from app.core.errors import FieldError, Unprocessable
-from app.creditors.models import Creditor
-from app.debtors.models import Debtor
-from app.invoices.models import Invoice
-from app.payments.models import Payment as PaymentRow
-
-
-async def rate_book(session: AsyncSession) -> RateBook:
-    rows = await session.execute(select(PublishedRate).order_by(PublishedRate.id))
-    return RateBook(extra=[(r.kind, r.year, r.half, r.rate) for r in rows.scalars()])  # type: ignore[misc]
-
-
-async def publish_rate(session: AsyncSession, data: RatePublish) -> None:
-    from sqlalchemy.dialects.postgresql import insert
-
-    await session.execute(
-        insert(PublishedRate)
-        .values(kind=data.kind, year=data.year, half=data.half, rate=data.rate, source=data.source)
-        .on_conflict_do_update(
-            index_elements=[PublishedRate.kind, PublishedRate.year, PublishedRate.half],
-            set_={"rate": data.rate, "source": data.source},
-        )
-    )
-
-
-async def check_contractual_rate(
-    session: AsyncSession, rate: Decimal | None, on: dt.date, loc: list[str | int]
-) -> None:
-    """C. com. L441-10: a contractual rate may not be below 3 x the taux d'intérêt légal."""
-    if rate is None:
-        return
-    floor = minimum_contractual_rate(on, await rate_book(session))
-    if rate < floor:
-        raise Unprocessable(
-            f"A contractual late-penalty rate of {rate}% is below the legal floor of {floor}% "
-            "(3 x the taux d'intérêt légal, C. com. L441-10).",
-            errors=[FieldError(loc=loc, msg=f"below the legal floor of {floor}%")],
-        )
+from app.escalation.actions.models import Action
+from app.ledger.creditors.models import Creditor
+from app.ledger.debtors.models import Debtor
+from app.ledger.invoices.models import Invoice
+from app.ledger.payments.models import Payment as PaymentRow
+from app.legal.interest import Claim, Payment, compute_claim
+from app.legal.rates import RateBook
+from app.legal.repository import rate_book
 
 
 def consumer_interest_start(actions: list[Action]) -> dt.date | None:
@@ -120,6 +86,19 @@ def claim_out(invoice: Invoice, claim: Claim, as_of: dt.date) -> ClaimOut:
         provisional=claim.provisional,
         rate_basis=claim.rate_basis,
     )
+
+
+async def claim_json(session: AsyncSession, invoice: Invoice, as_of: dt.date) -> dict[str, Any]:
+    """The claim as the API shows it, for an event (the sweep's formal notices). The rate book
+    is read once per session: a sweep batch with many formal notices reads it once."""
+    rates: RateBook | None = session.info.get(_RATE_BOOK)
+    if rates is None:
+        rates = session.info[_RATE_BOOK] = await rate_book(session)
+    claim = await claim_for(session, invoice, as_of, rates=rates)
+    return claim_out(invoice, claim, as_of).model_dump(mode="json", by_alias=True)
+
+
+_RATE_BOOK = "relance.rate_book"
 
 
 def today_or(as_of: dt.date | None, clock: Clock) -> dt.date:

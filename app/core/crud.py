@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound
+from app.core.db import flush
+from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 
 M = TypeVar("M")
 
@@ -30,12 +31,20 @@ async def get_owned(
     return found
 
 
-async def flush_or_conflict(session: AsyncSession, conflicts: dict[str, str]) -> None:
-    """Flush; a unique violation named in `conflicts` (constraint -> message) becomes 409."""
+async def flush_or_conflict(
+    session: AsyncSession,
+    conflicts: dict[str, str],
+    references: dict[str, FieldError] | None = None,
+) -> None:
+    """Flush; a unique violation named in `conflicts` (constraint -> message) becomes 409, a
+    foreign key named in `references` (constraint -> the field naming the missing object) 422."""
     try:
-        await session.flush()
+        await flush(session)
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+        field = (references or {}).get(constraint or "")
+        if field is not None:
+            raise Unprocessable(field.msg, errors=[field]) from None
         message = conflicts.get(constraint or "") or next(
             (m for name, m in conflicts.items() if name in str(exc.orig)), None
         )

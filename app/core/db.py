@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.core.clock import Clock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -65,8 +69,85 @@ def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngin
     )
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+# --- the unit of work ----------------------------------------------------------------------------
+# One commit boundary for requests, the sweep and the CLI. Ledger writes end with
+# `mark_invoice_changed`; `flush` (always run before the commit) hands every invoice marked since
+# the last flush, with the events it causes, to the before-commit hooks that the composition root
+# registered on the sessionmaker (the escalation's refresh, in one batch). So services and
+# repositories only flush, and the ledger never calls the escalation.
+
+
+@dataclass(frozen=True)
+class QueuedEvent:
+    """An event a ledger change causes, written once the invoice is refreshed: its `data` gets
+    the invoice as the API shows it (`data.invoice`) besides what is given here."""
+
+    type: str
+    occurrence: str  # unique per invoice: the event is written once
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class InvoiceChanges:
+    """What a unit of work changed since its last flush: invoice -> the events it causes."""
+
+    clock: Clock
+    invoices: dict[Any, list[QueuedEvent]] = field(default_factory=dict)
+
+
+BeforeCommit = Callable[[AsyncSession, InvoiceChanges], Awaitable[None]]
+
+_HOOKS = "relance.before_commit"
+_CHANGES = "relance.invoice_changes"
+
+
+def make_sessionmaker(
+    engine: AsyncEngine, before_commit: Sequence[BeforeCommit] = ()
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that run `before_commit` on the invoices marked changed, at each `flush`."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info={_HOOKS: tuple(before_commit)}
+    )
+
+
+def mark_invoice_changed(
+    session: AsyncSession, invoice: Any, clock: Clock, event: QueuedEvent | None = None
+) -> None:
+    """The one seam for ledger writes: this invoice (an ORM object; new ones are planned before
+    their INSERT) changed, maybe causing `event`. Its dunning state is refreshed at the next
+    flush, in one batch with every other invoice marked meanwhile."""
+    changes: InvoiceChanges = session.info.setdefault(_CHANGES, InvoiceChanges(clock))
+    events = changes.invoices.setdefault(invoice, [])
+    if event is not None:
+        events.append(event)
+
+
+async def flush(session: AsyncSession) -> None:
+    """Run the before-commit hooks on what was marked changed since the last time, then flush.
+    The hooks see the session unflushed: new invoices can be planned before their INSERT."""
+    while (changes := session.info.pop(_CHANGES, None)) is not None:
+        for hook in session.info.get(_HOOKS, ()):
+            await hook(session, changes)
+    await session.flush()
+
+
+async def commit(session: AsyncSession) -> None:
+    await flush(session)
+    await session.commit()
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session committed (hooks first) when the block ends, rolled back on any error."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await commit(session)
+        except BaseException:
+            await session.rollback()
+            raise
 
 
 # The ASGI scope key under which a middleware that owns the request's transaction (the
@@ -87,15 +168,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     if shared is not None:
         async with shared.begin_nested():
             yield shared
+            await flush(shared)
         return
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with unit_of_work(request.app.state.sessionmaker) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

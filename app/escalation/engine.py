@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from app.core import legal
-from app.core.calendar import BusinessCalendar
 from app.escalation.policy import AMICABLE_KINDS, CAPPED_CHANNEL, Policy, PolicyStep
+from app.legal import figures as legal
+from app.legal.calendar import BusinessCalendar
 
 ONE_DAY: Final = dt.timedelta(days=1)
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, Literal, get_args
 
-from app.core import legal
-from app.core.calendar import BusinessCalendar, business_calendar
+from app.legal import figures as legal
+from app.legal.calendar import BusinessCalendar, business_calendar
 
 StepKind = Literal["pre_reminder", "reminder", "formal_notice"]
 Channel = Literal["email", "phone", "letter", "registered_letter", "sms", "commissaire_de_justice"]
@@ -48,7 +48,7 @@ class Policy:
     formal_notice_deadline_days: int = legal.FORMAL_NOTICE_DEADLINE_DEFAULT_DAYS
     promise_grace_days: int = 3
     # Whose public holidays the steps avoid: None for metropolitan France, else a subdivision
-    # (app.core.calendar.HolidaySubdivision), e.g. "57" for a creditor in Moselle.
+    # (app.legal.calendar.HolidaySubdivision), e.g. "57" for a creditor in Moselle.
     holiday_subdivision: str | None = None
 
     @property

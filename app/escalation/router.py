@@ -3,19 +3,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
-from app.actions.service import list_actions
-from app.core.auth import AdminDep, ClockDep, TenantId
 from app.core.clock import FixedInstant
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import FieldError, Unprocessable, problem_responses
 from app.escalation import tasks
+from app.escalation.actions.service import list_actions
 from app.escalation.schemas import SweepRequest, SweepResult, Timeline, TimelineItem
-from app.escalation.service import evaluate_inputs, load_engine_inputs
-from app.escalation.tasks import deliver_all_due, sweep
-from app.events.models import Event
-from app.invoices.models import Invoice
-from app.payments.models import Payment
+from app.escalation.service import load_engine_inputs
+from app.escalation.tasks import deliver_all_due, sweep_app
+from app.ledger.invoices.models import Invoice
+from app.ledger.payments.models import Payment
+from app.outbox.events.models import Event
+from app.tenants.auth import AdminDep, ClockDep, TenantId
 
 router = APIRouter(prefix="/v1/invoices/{invoice_id}", tags=["invoices"])
 
@@ -31,8 +31,8 @@ async def get_timeline(
     invoice_id: str, tenant_id: TenantId, session: SessionDep, clock: ClockDep
 ) -> Timeline:
     invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
-    inputs = await load_engine_inputs(session, invoice, clock)
-    evaluation = evaluate_inputs(inputs, clock.today())
+    inputs = await load_engine_inputs(session, [invoice], clock)
+    evaluation = inputs[invoice.id].evaluate(clock.today())
     items = [
         TimelineItem(
             kind="action",
@@ -131,7 +131,7 @@ async def run_sweep(body: SweepRequest, request: Request) -> SweepResult:
             errors=[FieldError(loc=["body", "as_of"], msg="out of range")],
         )
     clock = FixedInstant(request.app.state.clock, body.as_of)
-    stats = await sweep(request.app.state.sessionmaker, clock)
+    stats = await sweep_app(request.app, clock)
     deliveries = await deliver_all_due(request.app, clock, tasks.ADMIN_DELIVERY_BUDGET_SECONDS)
     return SweepResult(
         as_of=body.as_of,

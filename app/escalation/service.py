@@ -3,22 +3,28 @@ it: actions, disputes, payment plan, debtor) changes, the pure engine is run for
 answer is stored on the invoice, with `next_action_at`, the indexed instant at which the sweep
 must look at it again.
 
-Deadline events are written only by the sweep (app.escalation.tasks); refreshing never emits."""
+`refresh_changed` is the unit of work's before-commit hook (registered by app.main): it takes
+every invoice the ledger marked changed, in one batch, with one loader of the engine's inputs
+(`load_engine_inputs`, shared with the sweep and the timeline) and one statement to store the
+answers (`store_answers`), then writes the events the changes caused. Deadline events are
+written only by the sweep (app.escalation.tasks)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import column, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.actions.models import Action
 from app.core.clock import Clock
-from app.creditors.models import Creditor
-from app.debtors.models import Debtor
+from app.core.db import InvoiceChanges
+from app.escalation.actions.models import Action
 from app.escalation.engine import (
     Evaluation,
     Installment,
@@ -26,12 +32,16 @@ from app.escalation.engine import (
     RecordedAction,
     evaluate,
 )
+from app.escalation.payment_plans.models import Installment as InstallmentRow
+from app.escalation.payment_plans.models import PaymentPlan
+from app.escalation.policies.service import policies_for_creditors
 from app.escalation.policy import Policy
-from app.events.models import Event
-from app.invoices.models import Invoice
-from app.payment_plans.models import Installment as InstallmentRow
-from app.payment_plans.models import PaymentPlan
-from app.policies.service import policy_for_creditor
+from app.ledger.creditors.models import Creditor
+from app.ledger.debtors.models import Debtor
+from app.ledger.invoices.models import Invoice
+from app.ledger.invoices.service import to_out
+from app.outbox.events.models import Event
+from app.outbox.events.service import NewEvent, emit_many
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,9 @@ class EngineInputs:
     policy: Policy
     actions: tuple[RecordedAction, ...]
     debtor: Debtor
-    creditor: Creditor
+
+    def evaluate(self, today: dt.date) -> Evaluation:
+        return evaluate(self.state, self.policy, self.actions, self.policy.calendar, today)
 
 
 def to_recorded(action: Action, clock: Clock) -> RecordedAction:
@@ -79,114 +91,235 @@ def engine_state(
     )
 
 
-def apply_evaluation(invoice: Invoice, evaluation: Evaluation, clock: Clock) -> None:
-    invoice.dunning_stage = evaluation.stage
-    invoice.last_step = evaluation.last_step
-    invoice.next_step = evaluation.next_step
-    invoice.paused = evaluation.paused
-    invoice.paused_reason = evaluation.paused_reason
-    invoice.formal_notice_deadline = evaluation.formal_notice_deadline
-    invoice.limitation_ends_on = evaluation.limitation_ends_on
-    # Something due now is looked at by the next sweep; otherwise at the next planned day.
-    next_day = evaluation.due[0].on if evaluation.due else evaluation.next_action_on
-    invoice.next_action_at = clock.start_of_day(next_day) if next_day else None
+@dataclass
+class _History:
+    """What the engine reads about a batch of invoices besides the invoices themselves."""
+
+    actions: dict[str, list[RecordedAction]] = field(default_factory=lambda: defaultdict(list))
+    emitted: dict[str, dict[str, dt.date]] = field(default_factory=lambda: defaultdict(dict))
+    plans: dict[str, tuple[tuple[Installment, ...], Decimal]] = field(default_factory=dict)
 
 
-def run_engine(
-    invoice: Invoice, debtor: Debtor, policy: Policy, clock: Clock, today: dt.date | None = None
-) -> Evaluation:
-    """For an invoice with no history yet (creation, batch import)."""
-    state = engine_state(invoice, debtor)
-    return evaluate(state, policy, (), policy.calendar, today or clock.today())
-
-
-async def emitted_occurrences(session: AsyncSession, invoice_id: str) -> dict[str, dt.date]:
-    rows = await session.execute(
-        select(Event.occurrence, Event.occurred_on, Event.created_at).where(
-            Event.invoice_id == invoice_id
+async def _history(session: AsyncSession, invoices: Sequence[Invoice], clock: Clock) -> _History:
+    ids = [i.id for i in invoices]
+    found = _History()
+    for action in (
+        await session.execute(select(Action).where(Action.invoice_id.in_(ids)).order_by(Action.id))
+    ).scalars():
+        found.actions[action.invoice_id].append(to_recorded(action, clock))
+    for invoice_id, occurrence, occurred_on, created_at in await session.execute(
+        select(Event.invoice_id, Event.occurrence, Event.occurred_on, Event.created_at).where(
+            Event.invoice_id.in_(ids)
         )
-    )
-    return {occ: (on or created.date()) for occ, on, created in rows}
-
-
-async def _active_plan(
-    session: AsyncSession, invoice: Invoice
-) -> tuple[tuple[Installment, ...], Decimal]:
-    plan = (
-        await session.execute(
-            select(PaymentPlan).where(
-                PaymentPlan.invoice_id == invoice.id, PaymentPlan.status == "active"
+    ):
+        if invoice_id is not None:  # always, as selected by invoice; the column is nullable
+            found.emitted[invoice_id][occurrence] = occurred_on or created_at.date()
+    plans = (
+        (
+            await session.execute(
+                select(PaymentPlan).where(
+                    PaymentPlan.invoice_id.in_(ids), PaymentPlan.status == "active"
+                )
             )
         )
-    ).scalar_one_or_none()
-    if plan is None:
-        return (), Decimal(0)
-    rows = await session.execute(
-        select(InstallmentRow).where(InstallmentRow.plan_id == plan.id).order_by(InstallmentRow.seq)
+        .scalars()
+        .all()
     )
-    installments = tuple(Installment(r.due_date, r.amount) for r in rows.scalars())
-    return installments, invoice.paid_amount - plan.paid_before
+    if plans:
+        by_plan: dict[str, list[Installment]] = defaultdict(list)
+        for row in (
+            await session.execute(
+                select(InstallmentRow)
+                .where(InstallmentRow.plan_id.in_([p.id for p in plans]))
+                .order_by(InstallmentRow.plan_id, InstallmentRow.seq)
+            )
+        ).scalars():
+            by_plan[row.plan_id].append(Installment(row.due_date, row.amount))
+        paid = {i.id: i.paid_amount for i in invoices}
+        for plan in plans:
+            found.plans[plan.invoice_id] = (
+                tuple(by_plan[plan.id]),
+                paid[plan.invoice_id] - plan.paid_before,
+            )
+    return found
+
+
+async def _parties(
+    session: AsyncSession, invoices: Sequence[Invoice]
+) -> tuple[dict[str, Debtor], dict[str, Policy]]:
+    """Debtor id -> debtor and creditor id -> policy: from the session's identity map when the
+    caller loaded them already (no query), else one query each."""
+
+    identity_map = session.sync_session.identity_map
+
+    async def by_id(model: Any, ids: set[str]) -> dict[str, Any]:
+        mapper = inspect(model)
+        known = {}
+        for object_id in ids:
+            found = identity_map.get(mapper.identity_key_from_primary_key((object_id,)))
+            if found is not None:
+                known[object_id] = found
+        missing = ids - known.keys()
+        if missing:
+            rows = await session.execute(select(model).where(model.id.in_(missing)))
+            known |= {obj.id: obj for obj in rows.scalars()}
+        return known
+
+    debtors = await by_id(Debtor, {i.debtor_id for i in invoices})
+    creditors = await by_id(Creditor, {i.creditor_id for i in invoices})
+    return debtors, await policies_for_creditors(session, list(creditors.values()))
 
 
 async def load_engine_inputs(
-    session: AsyncSession,
-    invoice: Invoice,
-    clock: Clock,
-    *,
-    debtor: Debtor | None = None,
-    creditor: Creditor | None = None,
-) -> EngineInputs:
-    if debtor is None:
-        debtor = await session.get_one(Debtor, invoice.debtor_id)
-    if creditor is None:
-        creditor = await session.get_one(Creditor, invoice.creditor_id)
-    actions = tuple(
-        to_recorded(a, clock)
-        for a in (
-            await session.execute(
-                select(Action).where(Action.invoice_id == invoice.id).order_by(Action.id)
-            )
-        ).scalars()
-    )
-    installments, paid_since_plan = await _active_plan(session, invoice)
-    state = engine_state(
-        invoice,
-        debtor,
-        emitted=await emitted_occurrences(session, invoice.id),
-        installments=installments,
-        paid_since_plan=paid_since_plan,
-    )
-    policy = await policy_for_creditor(session, creditor)
-    return EngineInputs(state, policy, actions, debtor, creditor)
-
-
-def evaluate_inputs(inputs: EngineInputs, today: dt.date) -> Evaluation:
-    return evaluate(inputs.state, inputs.policy, inputs.actions, inputs.policy.calendar, today)
-
-
-async def refresh_invoice(
-    session: AsyncSession,
-    invoice: Invoice,
-    clock: Clock,
-    *,
-    debtor: Debtor | None = None,
-    creditor: Creditor | None = None,
-) -> Evaluation:
-    inputs = await load_engine_inputs(session, invoice, clock, debtor=debtor, creditor=creditor)
-    evaluation = evaluate_inputs(inputs, clock.today())
-    apply_evaluation(invoice, evaluation, clock)
-    await session.flush()
-    return evaluation
-
-
-async def refresh_debtor_invoices(session: AsyncSession, debtor: Debtor, clock: Clock) -> None:
-    invoices = (
-        await session.execute(
-            select(Invoice)
-            .where(Invoice.debtor_id == debtor.id, Invoice.status == "open")
-            .order_by(Invoice.id)
-            .with_for_update()
-        )
-    ).scalars()
+    session: AsyncSession, invoices: Sequence[Invoice], clock: Clock, *, new: bool = False
+) -> dict[str, EngineInputs]:
+    """Invoice id -> everything the engine reads about it, for a whole batch in one query per
+    kind. `new`: invoices created in this unit of work, which have no history to read."""
+    if not invoices:
+        return {}
+    debtors, policies = await _parties(session, invoices)
+    history = _History() if new else await _history(session, invoices, clock)
+    out: dict[str, EngineInputs] = {}
     for invoice in invoices:
-        await refresh_invoice(session, invoice, clock, debtor=debtor)
+        installments, paid_since_plan = history.plans.get(invoice.id, ((), Decimal(0)))
+        debtor = debtors[invoice.debtor_id]
+        state = engine_state(
+            invoice,
+            debtor,
+            emitted=history.emitted.get(invoice.id, {}),
+            installments=installments,
+            paid_since_plan=paid_since_plan,
+        )
+        out[invoice.id] = EngineInputs(
+            state, policies[invoice.creditor_id], tuple(history.actions.get(invoice.id, ())), debtor
+        )
+    return out
+
+
+# The dunning state the engine answers, as stored on the invoice (the order of _STORE's arrays).
+ANSWER_FIELDS = (
+    "dunning_stage",
+    "last_step",
+    "next_step",
+    "next_action_at",
+    "paused",
+    "paused_reason",
+    "formal_notice_deadline",
+    "limitation_ends_on",
+)
+
+
+def answer(evaluation: Evaluation, clock: Clock) -> dict[str, Any]:
+    """The stored form of an evaluation. Something due now is looked at by the next sweep;
+    otherwise the invoice waits for its next planned day."""
+    next_day = evaluation.due[0].on if evaluation.due else evaluation.next_action_on
+    return {
+        "dunning_stage": evaluation.stage,
+        "last_step": evaluation.last_step,
+        "next_step": evaluation.next_step,
+        "next_action_at": clock.start_of_day(next_day) if next_day else None,
+        "paused": evaluation.paused,
+        "paused_reason": evaluation.paused_reason,
+        "formal_notice_deadline": evaluation.formal_notice_deadline,
+        "limitation_ends_on": evaluation.limitation_ends_on,
+    }
+
+
+# One statement for a whole batch of answers (arrays zipped by unnest), returning what the
+# server set, so the session's objects are current without another read. Only invoices whose
+# answer differs are passed.
+_STORE = text(
+    """
+    UPDATE invoices AS i
+    SET dunning_stage = v.dunning_stage, last_step = v.last_step, next_step = v.next_step,
+        next_action_at = v.next_action_at, paused = v.paused, paused_reason = v.paused_reason,
+        formal_notice_deadline = v.formal_notice_deadline,
+        limitation_ends_on = v.limitation_ends_on, updated_at = now()
+    FROM unnest(
+        CAST(:id AS varchar[]), CAST(:dunning_stage AS varchar[]), CAST(:last_step AS varchar[]),
+        CAST(:next_step AS varchar[]), CAST(:next_action_at AS timestamptz[]),
+        CAST(:paused AS boolean[]), CAST(:paused_reason AS varchar[]),
+        CAST(:formal_notice_deadline AS date[]), CAST(:limitation_ends_on AS date[])
+    ) AS v(id, dunning_stage, last_step, next_step, next_action_at, paused, paused_reason,
+           formal_notice_deadline, limitation_ends_on)
+    WHERE i.id = v.id
+    RETURNING i.id, i.updated_at
+    """
+).columns(column("id"), column("updated_at"))
+
+
+async def store_answers(
+    session: AsyncSession, answers: Sequence[tuple[Invoice, dict[str, Any]]]
+) -> None:
+    """Store each persistent invoice's new answer (one statement) and set it on the object as
+    committed state (it is not written again at the next flush)."""
+    changed = [
+        (invoice, values)
+        for invoice, values in answers
+        if any(getattr(invoice, name) != values[name] for name in ANSWER_FIELDS)
+    ]
+    if not changed:
+        return
+    params: dict[str, list[Any]] = {"id": [invoice.id for invoice, _ in changed]}
+    for name in ANSWER_FIELDS:
+        params[name] = [values[name] for _, values in changed]
+    result = await session.execute(_STORE, params)
+    stored: dict[str, dt.datetime] = {row.id: row.updated_at for row in result}
+    for invoice, values in changed:
+        for name, value in values.items():
+            set_committed_value(invoice, name, value)
+        set_committed_value(invoice, "updated_at", stored[invoice.id])
+
+
+def _plan(invoice: Invoice, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        setattr(invoice, name, value)
+
+
+async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> None:
+    """The before-commit hook: refresh every invoice marked changed, then write the events the
+    changes caused, with each invoice as the API now shows it.
+
+    An invoice not yet INSERTed (created in this unit of work) is planned on the object, with no
+    query: it has no history, and its INSERT carries the plan. The others are locked in id
+    order (concurrent refreshes cannot deadlock), re-read with what the flush wrote, evaluated in
+    one batch and stored in one statement."""
+    clock = changes.clock
+    today = clock.today()
+    new = [i for i in changes.invoices if inspect(i).transient or inspect(i).pending]
+    for invoice, inputs in zip(
+        new, (await load_engine_inputs(session, new, clock, new=True)).values(), strict=True
+    ):
+        _plan(invoice, answer(inputs.evaluate(today), clock))
+    await session.flush()  # what the ledger changed, and the new invoices with their plan
+    stored = sorted({i.id for i in changes.invoices if inspect(i).persistent})
+    if stored:
+        invoices = list(
+            (
+                await session.execute(
+                    select(Invoice)
+                    .where(Invoice.id.in_(stored))
+                    .order_by(Invoice.id)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                )
+            ).scalars()
+        )
+        inputs_by_id = await load_engine_inputs(session, invoices, clock)
+        await store_answers(
+            session,
+            [(i, answer(inputs_by_id[i.id].evaluate(today), clock)) for i in invoices],
+        )
+    events = [
+        NewEvent(
+            tenant_id=invoice.tenant_id,
+            invoice_id=invoice.id,
+            occurrence=event.occurrence,
+            type=event.type,
+            data={"invoice": to_out(invoice, today).model_dump(mode="json"), **event.data},
+            occurred_on=today,
+        )
+        for invoice, queued in changes.invoices.items()
+        for event in queued
+    ]
+    await emit_many(session, events, now=clock.now())

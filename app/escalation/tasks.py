@@ -10,36 +10,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.actions.models import Action
-from app.claims.service import claim_for, claim_out, rate_book
 from app.core.clock import Clock
-from app.core.ids import new_id
-from app.core.metrics import EVENTS_CREATED, SWEEP_DUE_ROWS, SWEEP_DURATION
-from app.core.scheduler import TICK_JOBS
-from app.creditors.models import Creditor
-from app.debtors.models import Debtor
-from app.escalation.engine import Evaluation, Installment, Occurrence, evaluate
+from app.core.db import unit_of_work
+from app.core.metrics import SWEEP_DUE_ROWS, SWEEP_DURATION
+from app.escalation.engine import Occurrence
 from app.escalation.policy import Policy
-from app.escalation.service import apply_evaluation, engine_state, to_recorded
-from app.events.models import Event
-from app.invoices.models import Invoice
-from app.invoices.service import to_out
-from app.payment_plans.models import Installment as InstallmentRow
-from app.payment_plans.models import PaymentPlan
-from app.policies.service import policies_for_creditors
-from app.webhooks.service import fan_out
-from app.webhooks.tasks import dispatcher
+from app.escalation.service import answer, load_engine_inputs, store_answers
+from app.ledger.invoices.models import Invoice
+from app.ledger.invoices.service import to_out
+from app.outbox.events.service import NewEvent, emit_many
+from app.outbox.webhooks.tasks import dispatcher
+
+# The claim of an invoice as of a day, as the API shows it (JSON): what a mise en demeure states.
+# Given by the composition root (the claims part sits above the escalation).
+ClaimOf = Callable[[AsyncSession, Invoice, dt.date], Awaitable[dict[str, Any]]]
 
 log = logging.getLogger("relance.sweep")
 
@@ -109,80 +101,12 @@ async def _claim(session: AsyncSession, now: dt.datetime, limit: int) -> list[In
     return list((await session.execute(stmt)).scalars())
 
 
-async def _load_context(
-    session: AsyncSession, invoices: Sequence[Invoice], clock: Clock
-) -> tuple[
-    dict[str, Debtor],
-    dict[str, Policy],
-    dict[str, list[Any]],
-    dict[str, dict[str, dt.date]],
-    dict[str, tuple[tuple[Installment, ...], Decimal]],
-]:
-    """Everything the engine reads for a batch, in one query per kind."""
-    ids = [i.id for i in invoices]
-    debtors = {
-        d.id: d
-        for d in (
-            await session.execute(
-                select(Debtor).where(Debtor.id.in_({i.debtor_id for i in invoices}))
-            )
-        ).scalars()
-    }
-    creditors = list(
-        (
-            await session.execute(
-                select(Creditor).where(Creditor.id.in_({i.creditor_id for i in invoices}))
-            )
-        ).scalars()
-    )
-    policies = await policies_for_creditors(session, creditors)
-    actions: dict[str, list[Any]] = defaultdict(list)
-    for action in (
-        await session.execute(select(Action).where(Action.invoice_id.in_(ids)).order_by(Action.id))
-    ).scalars():
-        actions[action.invoice_id].append(to_recorded(action, clock))
-    emitted: dict[str, dict[str, dt.date]] = defaultdict(dict)
-    for invoice_id, occurrence, occurred_on, created_at in await session.execute(
-        select(Event.invoice_id, Event.occurrence, Event.occurred_on, Event.created_at).where(
-            Event.invoice_id.in_(ids)
-        )
-    ):
-        if invoice_id is not None:
-            emitted[invoice_id][occurrence] = occurred_on or created_at.date()
-    plans: dict[str, tuple[tuple[Installment, ...], Decimal]] = {}
-    plan_rows = (
-        (
-            await session.execute(
-                select(PaymentPlan).where(
-                    PaymentPlan.invoice_id.in_(ids), PaymentPlan.status == "active"
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    if plan_rows:
-        by_plan: dict[str, list[Installment]] = defaultdict(list)
-        for row in (
-            await session.execute(
-                select(InstallmentRow)
-                .where(InstallmentRow.plan_id.in_([p.id for p in plan_rows]))
-                .order_by(InstallmentRow.plan_id, InstallmentRow.seq)
-            )
-        ).scalars():
-            by_plan[row.plan_id].append(Installment(row.due_date, row.amount))
-        paid = {i.id: i.paid_amount for i in invoices}
-        for plan in plan_rows:
-            plans[plan.invoice_id] = (
-                tuple(by_plan[plan.id]),
-                paid[plan.invoice_id] - plan.paid_before,
-            )
-    creditor_policy = {i.id: policies[i.creditor_id] for i in invoices}
-    return debtors, creditor_policy, actions, emitted, plans
-
-
 async def sweep_batch(
-    session: AsyncSession, clock: Clock, limit: int = BATCH_SIZE
+    session: AsyncSession,
+    clock: Clock,
+    limit: int = BATCH_SIZE,
+    *,
+    claim_of: ClaimOf | None = None,
 ) -> tuple[int, list[tuple[str, str]]]:
     """One batch in the caller's transaction: returns (invoices claimed, [(event id, type)])."""
     now = clock.now()
@@ -190,85 +114,40 @@ async def sweep_batch(
     invoices = await _claim(session, now, limit)
     if not invoices:
         return 0, []
-    debtors, policies, actions, emitted, plans = await _load_context(session, invoices, clock)
-    event_rows: list[dict[str, Any]] = []
-    invoice_updates: list[dict[str, Any]] = []
-    rates = None
+    inputs = await load_engine_inputs(session, invoices, clock)
+    evaluations = {invoice.id: inputs[invoice.id].evaluate(today) for invoice in invoices}
+    answers: list[tuple[Invoice, dict[str, Any]]] = []
     for invoice in invoices:
-        installments, paid_since_plan = plans.get(invoice.id, ((), Decimal(0)))
-        state = engine_state(
-            invoice,
-            debtors[invoice.debtor_id],
-            emitted=emitted.get(invoice.id, {}),
-            installments=installments,
-            paid_since_plan=paid_since_plan,
-        )
-        policy = policies[invoice.id]
-        evaluation: Evaluation = evaluate(
-            state, policy, actions.get(invoice.id, ()), policy.calendar, today
-        )
-        apply_evaluation(invoice, evaluation, clock)
+        evaluation = evaluations[invoice.id]
+        values = answer(evaluation, clock)
         # The due occurrences are emitted now: the invoice waits for its next planned day.
         next_at = (
             clock.start_of_day(evaluation.next_action_on) if evaluation.next_action_on else None
         )
         if next_at is not None and next_at <= now:
             next_at = clock.start_of_day(today + dt.timedelta(days=1))  # never spin on a row
-        invoice.next_action_at = next_at
-        for occurrence in evaluation.due:
-            data = event_data(invoice, occurrence, policies[invoice.id], today)
-            if occurrence.event_type == "invoice.formal_notice_required":
+        values["next_action_at"] = next_at
+        answers.append((invoice, values))
+    # One statement for the batch; the objects then show what is stored, and so do the events.
+    await store_answers(session, answers)
+    events: list[NewEvent] = []
+    for invoice in invoices:
+        for occurrence in evaluations[invoice.id].due:
+            data = event_data(invoice, occurrence, inputs[invoice.id].policy, today)
+            if occurrence.event_type == "invoice.formal_notice_required" and claim_of:
                 # The mise en demeure states the amounts: give the consumer of the event the claim.
-                rates = rates or await rate_book(session)
-                claim = await claim_for(session, invoice, today, rates=rates)
-                data["claim"] = claim_out(invoice, claim, today).model_dump(
-                    mode="json", by_alias=True
+                data["claim"] = await claim_of(session, invoice, today)
+            events.append(
+                NewEvent(
+                    tenant_id=invoice.tenant_id,
+                    invoice_id=invoice.id,
+                    occurrence=occurrence.key,
+                    type=occurrence.event_type,
+                    data=data,
+                    occurred_on=today,
                 )
-            event_rows.append(
-                {
-                    "id": new_id("evt"),
-                    "tenant_id": invoice.tenant_id,
-                    "invoice_id": invoice.id,
-                    "occurrence": occurrence.key,
-                    "type": occurrence.event_type,
-                    "occurred_on": today,
-                    "data": data,
-                    "created_at": now,
-                }
             )
-        invoice_updates.append(
-            {
-                "id": invoice.id,
-                "dunning_stage": invoice.dunning_stage,
-                "last_step": invoice.last_step,
-                "next_step": invoice.next_step,
-                "next_action_at": invoice.next_action_at,
-                "paused": invoice.paused,
-                "paused_reason": invoice.paused_reason,
-                "formal_notice_deadline": invoice.formal_notice_deadline,
-                "limitation_ends_on": invoice.limitation_ends_on,
-            }
-        )
-    created: list[tuple[str, str]] = []
-    if event_rows:
-        result = await session.execute(
-            insert(Event)
-            .on_conflict_do_nothing(index_elements=[Event.invoice_id, Event.occurrence])
-            .returning(Event.id, Event.type),
-            event_rows,
-        )
-        created = [(event_id, type_) for event_id, type_ in result]
-        await fan_out_events(session, [event_id for event_id, _ in created])
-    # The ORM objects were only used to compute; one executemany writes the new states.
-    session.expunge_all()
-    await session.execute(update(Invoice), invoice_updates)
-    return len(invoices), created
-
-
-async def fan_out_events(session: AsyncSession, event_ids: Sequence[str]) -> None:
-    """Queue the webhook deliveries of new events (same transaction as the events)."""
-    if event_ids:
-        await fan_out(session, event_ids)
+    return len(invoices), await emit_many(session, events, now=now)
 
 
 async def sweep(
@@ -277,13 +156,14 @@ async def sweep(
     *,
     batch_size: int = BATCH_SIZE,
     max_batches: int | None = None,
+    claim_of: ClaimOf | None = None,
 ) -> SweepStats:
     """Sweep everything due at `clock.now()`, one committed batch at a time."""
     stats = SweepStats()
     started = time.perf_counter()
     while max_batches is None or stats.batches < max_batches:
-        async with sessionmaker() as session, session.begin():
-            claimed, created = await sweep_batch(session, clock, batch_size)
+        async with unit_of_work(sessionmaker) as session:
+            claimed, created = await sweep_batch(session, clock, batch_size, claim_of=claim_of)
         if not claimed:
             break
         stats.batches += 1
@@ -292,7 +172,6 @@ async def sweep(
         for event_id, type_ in created:
             stats.by_type[type_] = stats.by_type.get(type_, 0) + 1
             stats.event_ids.append(event_id)
-            EVENTS_CREATED.labels(type_).inc()
         SWEEP_DUE_ROWS.inc(claimed)
     SWEEP_DURATION.observe(time.perf_counter() - started)
     if stats.invoices:
@@ -315,8 +194,12 @@ async def deliver_all_due(app: FastAPI, clock: Clock, budget: float | None) -> d
     return stats.by_outcome
 
 
+async def sweep_app(app: FastAPI, clock: Clock) -> SweepStats:
+    """The sweep of a running app (scheduler tick, admin sweep, CLI), with what its composition
+    root gave it (`app.state.claim_of`)."""
+    return await sweep(app.state.sessionmaker, clock, claim_of=app.state.claim_of)
+
+
 async def sweep_tick(app: FastAPI) -> None:
-    await sweep(app.state.sessionmaker, app.state.clock)
-
-
-TICK_JOBS.append(("sweep", sweep_tick))
+    """The scheduler's job (registered by app.main)."""
+    await sweep_app(app, app.state.clock)

@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 
-from app.core.auth import ClockDep, TenantId
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import FieldError, Unprocessable, problem_responses
 from app.core.types import Currency, Day
-from app.creditors.models import Creditor
+from app.ledger.creditors.models import Creditor
 from app.reports import service
 from app.reports.schemas import AgedBalance, Dso, PaymentTerms, Recovery
+from app.tenants.auth import ClockDep, TenantId
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

@@ -40,13 +40,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.actions.models import Action
 from app.core.types import quantize_money
-from app.debtors.models import Debtor
-from app.disputes.models import Dispute
-from app.events.models import Event
-from app.invoices.models import Invoice
-from app.payments.models import Payment
+from app.escalation.actions.models import Action
+from app.ledger.debtors.models import Debtor
+from app.ledger.disputes.models import Dispute
+from app.ledger.invoices.models import Invoice
+from app.ledger.payments.models import Payment
+from app.outbox.events.models import Event
 from app.reports.schemas import (
     AGING_BUCKETS,
     LATE_BUCKETS,
@@ -106,10 +106,11 @@ def _balances(
 
     balance at as_of = amount - payments dated <= as_of
                      = (amount - paid_amount) + payments dated > as_of,
-    because paid_amount is the sum of the invoice's payments (app.payments.service writes both in
-    one transaction). The second form needs only the payments made after as_of (none when as_of
-    is today): the ledger is scanned once and never grouped with all its payments, which spilled
-    a hash aggregate of every invoice to disk and ran about twice slower at 1M invoices."""
+    because paid_amount is the sum of the invoice's payments (app.ledger.payments.service writes
+    both in one transaction). The second form needs only the payments made after as_of (none
+    when as_of is today): the ledger is scanned once and never grouped with all its payments,
+    which spilled a hash aggregate of every invoice to disk and ran about twice slower at 1M
+    invoices."""
     later = (
         select(Payment.invoice_id, func.sum(Payment.amount).label("amount"))
         .where(Payment.tenant_id == tenant_id, Payment.paid_at > as_of)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.core.auth import AdminDep, ClockDep, TenantId
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.tenants import repository, service
+from app.tenants.auth import AdminDep, ClockDep, TenantId
 from app.tenants.schemas import ApiKeyCreated, TenantCreate, TenantCreated, TenantOut
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[AdminDep])

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from app.core import legal
-from app.core.calendar import FRENCH_CALENDAR
 from app.escalation.engine import (
     Evaluation,
     Installment,
@@ -17,6 +15,8 @@ from app.escalation.engine import (
     evaluate,
 )
 from app.escalation.policy import DEFAULT_POLICY, Policy, PolicyStep
+from app.legal import figures as legal
+from app.legal.calendar import FRENCH_CALENDAR
 
 D = dt.date
 DAY = dt.timedelta(days=1)

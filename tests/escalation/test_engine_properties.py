@@ -8,8 +8,6 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core import legal
-from app.core.calendar import FRENCH_CALENDAR
 from app.escalation.engine import (
     Evaluation,
     Installment,
@@ -20,6 +18,8 @@ from app.escalation.engine import (
     step_key,
 )
 from app.escalation.policy import CAPPED_CHANNEL, DEFAULT_POLICY, Policy, PolicyStep
+from app.legal import figures as legal
+from app.legal.calendar import FRENCH_CALENDAR
 
 DAY = dt.timedelta(days=1)
 ESCALATION_PREFIXES = ("pre_reminder", "step:", "formal_notice_required", "formal_notice_deadline:")

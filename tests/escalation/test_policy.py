@@ -3,7 +3,6 @@ from decimal import Decimal
 
 import pytest
 
-from app.core import legal
 from app.escalation.policy import (
     DEFAULT_POLICY,
     Policy,
@@ -11,6 +10,7 @@ from app.escalation.policy import (
     PolicyStep,
     validate_policy,
 )
+from app.legal import figures as legal
 
 
 def steps(*specs: tuple[str, str, str, int]) -> tuple[PolicyStep, ...]:

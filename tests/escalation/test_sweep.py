@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.core.clock import FixedInstant
 from app.escalation.tasks import sweep
-from app.events.models import Event
+from app.outbox.events.models import Event
 from tests.factories import create_creditor, create_debtor, ledger
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -5,7 +5,7 @@ import csv
 import os
 import sys
 
-from app.invoices.csv_import import import_invoices
+from app.ledger.invoices.csv_import import import_invoices
 from tests.factories import create_creditor, create_debtor
 
 

@@ -4,7 +4,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from app.events.models import Event
+from app.outbox.events.models import Event
 from tests.factories import ledger
 
 

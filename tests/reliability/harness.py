@@ -447,10 +447,10 @@ class Ledger:
 async def expected_occurrences(url: str, tenant_id: str) -> dict[str, set[str]]:
     """The oracle: the pure engine run, for each invoice, with nothing emitted yet, on the local
     day of now (what the sweeps must have written, exactly once each)."""
-    from app.core.calendar import FRENCH_CALENDAR
     from app.core.clock import Clock
     from app.escalation.engine import InvoiceState, evaluate
     from app.escalation.policy import DEFAULT_POLICY
+    from app.legal.calendar import FRENCH_CALENDAR
 
     today = Clock().today()
     rows = await fetch(

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from app.webhooks.tasks import PER_ENDPOINT_CONCURRENCY
+from app.outbox.webhooks.tasks import PER_ENDPOINT_CONCURRENCY
 from tests.reliability.harness import (
     Probe,
     Receiver,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import unexpected_error_response
-from app.payments import service as payments
+from app.ledger.payments import service as payments
 from tests.factories import ledger
 from tests.reliability.routes import ID_FIELDS, api_routes
 

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from app.core.settings import Settings
 from app.main import create_app
-from app.webhooks import service as webhook_service
+from app.outbox.webhooks import service as webhook_service
 from tests.conftest import ADMIN_TOKEN
 from tests.reliability.conftest import record
 from tests.reliability.harness import create_database, drop_database

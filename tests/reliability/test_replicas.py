@@ -207,8 +207,8 @@ async def test_a_killed_replica_frees_its_endpoint_slots_within_seconds(
     """Replica A holds every slot of a slow endpoint (PER_ENDPOINT_CONCURRENCY requests hanging)
     and is killed: replica B, alive, must take over the endpoint within 10 s (A's leases lapse
     as no one renews them), never holding more than the cap in flight."""
-    from app.webhooks.repository import LEASE
-    from app.webhooks.tasks import PER_ENDPOINT_CONCURRENCY
+    from app.outbox.webhooks.repository import LEASE
+    from app.outbox.webhooks.tasks import PER_ENDPOINT_CONCURRENCY
 
     async with fresh_database(database_url) as url:
         a = Service(url, tmp_path / "a.log", scheduler=True, interval=0.2)

@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from app.core.clock import FixedInstant
 from app.escalation.tasks import sweep
-from app.webhooks import service
-from app.webhooks.tasks import dispatcher
+from app.outbox.webhooks import service
+from app.outbox.webhooks.tasks import dispatcher
 from tests.conftest import ADMIN_TOKEN, DEFAULT_NOW, TenantClient
 from tests.factories import create_creditor, create_debtor, create_invoice
 from tests.reliability.harness import Receiver, wait_until

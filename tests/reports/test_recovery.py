@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from app.actions.models import Action
 from app.core.ids import new_id
-from app.events.models import Event
+from app.escalation.actions.models import Action
+from app.outbox.events.models import Event
 from tests.factories import create_creditor, create_debtor, create_invoice
 
 URL = "/v1/reports/recovery"

@@ -1,0 +1,25 @@
+"""Dunning letters (pre-reminder, reminders, mise en demeure) as text, HTML and PDF."""
+
+from app.claims.letters.render import (
+    LETTER_KINDS,
+    LetterContext,
+    LetterInvoice,
+    LetterKind,
+    Party,
+    SentReminder,
+    render_html,
+    render_pdf,
+    render_text,
+)
+
+__all__ = [
+    "LETTER_KINDS",
+    "LetterContext",
+    "LetterInvoice",
+    "LetterKind",
+    "Party",
+    "SentReminder",
+    "render_html",
+    "render_pdf",
+    "render_text",
+]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from sqlalchemy import select
+
+from app.core.crud import get_owned
+from app.core.db import SessionDep
+from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_of, page_params
+from app.escalation.actions import service
+from app.escalation.actions.models import Action
+from app.escalation.actions.schemas import ActionCreate, ActionOut, ActionUpdate
+from app.ledger.invoices.models import Invoice
+from app.tenants.auth import ClockDep, TenantId
+
+router = APIRouter(prefix="/v1", tags=["actions"])
+
+
+@router.post(
+    "/invoices/{invoice_id}/actions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record an action (reminder sent, call, mise en demeure, promise, court filing...)",
+    description="A contact beyond the amicable caps (3 e-mails, 3 calls, 3 letters, counting the "
+    "pre-reminder) is refused with 409 unless `override: true` with a `note`. A `formal_notice` "
+    "needs channel `registered_letter` or `commissaire_de_justice` and `proof.tracking_number`; "
+    "its deadline runs from `proof.acknowledged_at` (AR) or `proof.presented_at`. A "
+    "`promise_to_pay` with `promised_date` pauses the escalation until that day plus the "
+    "policy's grace period.",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def record_action(
+    invoice_id: str, body: ActionCreate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> ActionOut:
+    return service.to_out(await service.record_action(session, tenant_id, invoice_id, body, clock))
+
+
+@router.get(
+    "/invoices/{invoice_id}/actions",
+    summary="List an invoice's recorded actions, in the order they were recorded",
+    description="The timeline (`GET /v1/invoices/{id}/timeline`) orders them by `performed_at`.",
+    responses=problem_responses(401, 404, 422),
+)
+async def list_actions(
+    invoice_id: str,
+    tenant_id: TenantId,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Page[ActionOut]:
+    await get_owned(session, Invoice, tenant_id, invoice_id)
+    stmt = select(Action).where(Action.invoice_id == invoice_id, Action.tenant_id == tenant_id)
+    return await page_of(session, stmt, Action.id, page, service.to_out)
+
+
+@router.get("/actions/{action_id}", summary="Get an action", responses=problem_responses(401, 404))
+async def get_action(action_id: str, tenant_id: TenantId, session: SessionDep) -> ActionOut:
+    return service.to_out(await get_owned(session, Action, tenant_id, action_id))
+
+
+@router.patch(
+    "/actions/{action_id}",
+    summary="Complete an action: add the AR date, a note, an outcome",
+    description="Actions are never deleted and their type, channel and date never change: "
+    "record a new action to correct one. Proof already given is not rewritten (409).",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def update_action(
+    action_id: str, body: ActionUpdate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> ActionOut:
+    return service.to_out(await service.update_action(session, tenant_id, action_id, body, clock))

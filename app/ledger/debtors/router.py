@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import select
+
+from app.core.crud import get_owned
+from app.core.db import SessionDep
+from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_of, page_params
+from app.ledger.debtors import service
+from app.ledger.debtors.models import Debtor
+from app.ledger.debtors.schemas import DebtorCreate, DebtorOut, DebtorUpdate
+from app.tenants.auth import ClockDep, TenantId
+
+router = APIRouter(prefix="/v1/debtors", tags=["debtors"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a debtor of a creditor",
+    responses=problem_responses(401, 409, 422),
+)
+async def create_debtor(body: DebtorCreate, tenant_id: TenantId, session: SessionDep) -> DebtorOut:
+    return service.to_out(await service.create_debtor(session, tenant_id, body))
+
+
+@router.get("", summary="List debtors", responses=problem_responses(401, 422))
+async def list_debtors(
+    tenant_id: TenantId,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    creditor_id: Annotated[str | None, Query(max_length=40)] = None,
+    external_id: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[DebtorOut]:
+    stmt = select(Debtor).where(Debtor.tenant_id == tenant_id)
+    if creditor_id is not None:
+        stmt = stmt.where(Debtor.creditor_id == creditor_id)
+    if external_id is not None:
+        stmt = stmt.where(Debtor.external_id == external_id)
+    return await page_of(session, stmt, Debtor.id, page, service.to_out)
+
+
+@router.get("/{debtor_id}", summary="Get a debtor", responses=problem_responses(401, 404))
+async def get_debtor(debtor_id: str, tenant_id: TenantId, session: SessionDep) -> DebtorOut:
+    return service.to_out(await get_owned(session, Debtor, tenant_id, debtor_id))
+
+
+@router.patch(
+    "/{debtor_id}",
+    summary="Update a debtor (e.g. record insolvency proceedings, which stop escalation)",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def update_debtor(
+    debtor_id: str, body: DebtorUpdate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> DebtorOut:
+    return service.to_out(await service.update_debtor(session, tenant_id, debtor_id, body, clock))

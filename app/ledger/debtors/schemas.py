@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.core.types import (
+    Address,
+    Day,
+    Email,
+    ExternalId,
+    InputModel,
+    Name,
+    PatchModel,
+    Phone,
+    Siren,
+    Siret,
+    siret_outside_siren,
+)
+from app.ledger.creditors.schemas import AddressOut
+
+DebtorKind = Literal["business", "consumer"]
+InsolvencyProcedure = Literal["sauvegarde", "redressement_judiciaire", "liquidation_judiciaire"]
+
+
+class Insolvency(InputModel):
+    """Collective proceedings opened against the debtor: escalation stops; the creditor declares
+    its claim to the mandataire judiciaire instead."""
+
+    procedure: InsolvencyProcedure
+    opened_on: Day
+
+
+class InsolvencyOut(BaseModel):
+    procedure: str
+    opened_on: dt.date
+
+
+class DebtorFields(InputModel):
+    siren: Siren | None = None
+    siret: Siret | None = Field(
+        default=None, description="The establishment invoiced (14 digits, starting with the SIREN)"
+    )
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    language: Literal["fr", "en"] | None = Field(
+        default=None, description="Language of the letters; `fr` when not given"
+    )
+    external_id: ExternalId | None = None
+    insolvency: Insolvency | None = None
+
+
+class DebtorCreate(DebtorFields):
+    creditor_id: str = Field(max_length=40)
+    kind: DebtorKind = Field(
+        description="business (B2B rules: 40 EUR indemnity, ECB+10 penalties) or consumer"
+    )
+    name: Name
+
+    @model_validator(mode="after")
+    def _company_numbers(self) -> DebtorCreate:
+        if self.kind == "consumer" and (self.siren is not None or self.siret is not None):
+            raise ValueError("a consumer debtor has no SIREN or SIRET")
+        if siret_outside_siren(self.siren, self.siret):
+            raise ValueError("the SIRET does not start with the SIREN")
+        return self
+
+
+class DebtorUpdate(DebtorFields, PatchModel):
+    required_fields = ("kind", "name", "language")
+
+    kind: DebtorKind | None = None
+    name: Name | None = None
+
+
+class DebtorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    creditor_id: str
+    kind: str
+    name: str
+    siren: str | None
+    siret: str | None
+    email: str | None
+    phone: str | None
+    address: AddressOut | None
+    language: str
+    external_id: str | None
+    insolvency: InsolvencyOut | None
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy import select
+
+from app.core.crud import get_owned
+from app.core.db import SessionDep
+from app.core.errors import problem_responses
+from app.core.pagination import Page, PageParams, page_of, page_params
+from app.ledger.invoices import service
+from app.ledger.invoices.models import Invoice
+from app.ledger.invoices.schemas import (
+    BatchInvoices,
+    BatchResult,
+    CloseInvoice,
+    InvoiceCreate,
+    InvoiceOut,
+    InvoiceStatus,
+    InvoiceUpdate,
+)
+from app.tenants.auth import ClockDep, TenantId
+
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an invoice",
+    description="`due_date` defaults to the issue date plus the creditor's payment terms. Terms "
+    "beyond the legal maximum (C. com. L441-10) are accepted and reported in `warnings`.",
+    responses=problem_responses(401, 409, 422),
+)
+async def create_invoice(
+    body: InvoiceCreate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> InvoiceOut:
+    invoice = await service.create_invoice(session, tenant_id, body, clock)
+    return service.to_out(invoice, clock.today())
+
+
+@router.post(
+    "/batch",
+    summary="Upsert up to 1000 invoices by (creditor_id, number)",
+    description="Each item is an invoice as for `POST /v1/invoices`. Bad items are reported by "
+    "index with a problem and never block the good ones; unchanged items write nothing.",
+    responses=problem_responses(401, 413, 422),
+)
+async def upsert_invoices(
+    body: BatchInvoices, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> BatchResult:
+    return await service.upsert_batch(session, tenant_id, body.invoices, clock)
+
+
+@router.get("", summary="List invoices", responses=problem_responses(401, 422))
+async def list_invoices(
+    tenant_id: TenantId,
+    session: SessionDep,
+    clock: ClockDep,
+    page: Annotated[PageParams, Depends(page_params)],
+    creditor_id: Annotated[str | None, Query(max_length=40)] = None,
+    debtor_id: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[InvoiceStatus | None, Query()] = None,
+    overdue: Annotated[
+        bool | None, Query(description="true: open and past due; false: the others")
+    ] = None,
+) -> Page[InvoiceOut]:
+    today = clock.today()
+    stmt = select(Invoice).where(Invoice.tenant_id == tenant_id)
+    if creditor_id is not None:
+        stmt = stmt.where(Invoice.creditor_id == creditor_id)
+    if debtor_id is not None:
+        stmt = stmt.where(Invoice.debtor_id == debtor_id)
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status)
+    if overdue is True:
+        stmt = stmt.where(Invoice.status == "open", Invoice.due_date < today)
+    elif overdue is False:
+        stmt = stmt.where((Invoice.status != "open") | (Invoice.due_date >= today))
+    return await page_of(session, stmt, Invoice.id, page, lambda r: service.to_out(r, today))
+
+
+@router.get("/{invoice_id}", summary="Get an invoice", responses=problem_responses(401, 404))
+async def get_invoice(
+    invoice_id: str, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> InvoiceOut:
+    invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
+    return service.to_out(invoice, clock.today())
+
+
+@router.patch(
+    "/{invoice_id}",
+    summary="Correct an invoice",
+    description="Amounts and dates can change while the invoice is open; the escalation is "
+    "re-planned.",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def update_invoice(
+    invoice_id: str, body: InvoiceUpdate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> InvoiceOut:
+    invoice = await service.update_invoice(session, tenant_id, invoice_id, body, clock)
+    return service.to_out(invoice, clock.today())
+
+
+@router.post(
+    "/{invoice_id}/cancel",
+    summary="Cancel an invoice (credit note)",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def cancel_invoice(
+    invoice_id: str, body: CloseInvoice, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> InvoiceOut:
+    invoice = await service.close_invoice(
+        session, tenant_id, invoice_id, status="cancelled", reason=body.reason, clock=clock
+    )
+    return service.to_out(invoice, clock.today())
+
+
+@router.post(
+    "/{invoice_id}/write-off",
+    summary="Write an invoice off (irrecoverable)",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def write_off_invoice(
+    invoice_id: str, body: CloseInvoice, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+) -> InvoiceOut:
+    invoice = await service.close_invoice(
+        session, tenant_id, invoice_id, status="written_off", reason=body.reason, clock=clock
+    )
+    return service.to_out(invoice, clock.today())

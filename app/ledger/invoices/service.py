@@ -1,0 +1,420 @@
+"""Invoices: creation, changes, closing, and the set-based batch upsert.
+
+Every change ends with `mark_invoice_changed`: the unit of work refreshes the invoice's dunning
+state (and writes the events a change causes) before the commit, in one batch."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.crud import apply_changes, flush_or_conflict, get_owned
+from app.core.db import flush, mark_invoice_changed
+from app.core.errors import Conflict, FieldError, ProblemError, Unprocessable
+from app.core.ids import new_id
+from app.ledger.creditors.models import Creditor
+from app.ledger.debtors.models import Debtor
+from app.ledger.debtors.service import require_creditor
+from app.ledger.invoices.models import Invoice
+from app.ledger.invoices.schemas import (
+    BatchItemError,
+    BatchResult,
+    DunningOut,
+    InvoiceCreate,
+    InvoiceOut,
+    InvoiceUpdate,
+)
+from app.legal import figures as legal
+from app.legal.interest import minimum_contractual_rate
+from app.legal.repository import check_contractual_rate, rate_book
+
+_CONFLICTS = {
+    "uq_invoices_creditor_id_number": "This creditor already has an invoice with this number."
+}
+_CREATE = TypeAdapter(InvoiceCreate)
+
+
+def _end_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def legal_warnings(issue_date: dt.date, due_date: dt.date) -> list[str]:
+    """C. com. L441-10: agreed terms may not exceed 60 days from the invoice date, or 45 days end
+    of month. Beyond both, the term is unlawful: warn, don't refuse."""
+    days = (due_date - issue_date).days
+    latest_lawful = max(
+        issue_date + dt.timedelta(days=legal.MAX_PAYMENT_TERMS_DAYS),
+        _end_of_month(issue_date + dt.timedelta(days=legal.MAX_PAYMENT_TERMS_END_OF_MONTH_DAYS)),
+    )
+    if due_date > latest_lawful:
+        return [
+            f"payment_terms_exceed_legal_maximum: {days} days from the invoice date exceed the "
+            f"legal maximum of {legal.MAX_PAYMENT_TERMS_DAYS} days (or "
+            f"{legal.MAX_PAYMENT_TERMS_END_OF_MONTH_DAYS} days end of month), C. com. L441-10"
+        ]
+    return []
+
+
+def to_out(invoice: Invoice, today: dt.date) -> InvoiceOut:
+    late = invoice.status == "open" and invoice.due_date < today
+    return InvoiceOut(
+        id=invoice.id,
+        creditor_id=invoice.creditor_id,
+        debtor_id=invoice.debtor_id,
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        amount=invoice.amount,
+        currency=invoice.currency,
+        late_penalty_rate=invoice.late_penalty_rate,
+        external_id=invoice.external_id,
+        paid_amount=invoice.paid_amount,
+        balance=invoice.balance,
+        status=invoice.status,
+        closed_reason=invoice.closed_reason,
+        days_overdue=(today - invoice.due_date).days if late else 0,
+        disputed=invoice.disputed,
+        dunning=DunningOut(
+            stage=invoice.dunning_stage,
+            last_step=invoice.last_step,
+            next_step=invoice.next_step,
+            next_action_at=invoice.next_action_at,
+            paused=invoice.paused,
+            paused_reason=invoice.paused_reason,
+            formal_notice_deadline=invoice.formal_notice_deadline,
+        ),
+        limitation_ends_on=invoice.limitation_ends_on,
+        warnings=legal_warnings(invoice.issue_date, invoice.due_date),
+        created_at=invoice.created_at,
+        updated_at=invoice.updated_at,
+    )
+
+
+def _debtor_error(detail: str) -> Unprocessable:
+    return Unprocessable(detail, errors=[FieldError(loc=["body", "debtor_id"], msg=detail)])
+
+
+async def _require_debtor_of(
+    session: AsyncSession, tenant_id: str, debtor_id: str, creditor_id: str
+) -> Debtor:
+    debtor = (
+        await session.execute(
+            select(Debtor).where(Debtor.id == debtor_id, Debtor.tenant_id == tenant_id)
+        )
+    ).scalar_one_or_none()
+    if debtor is None:
+        raise _debtor_error("unknown debtor")
+    if debtor.creditor_id != creditor_id:
+        raise _debtor_error("the debtor belongs to another creditor")
+    return debtor
+
+
+async def create_invoice(
+    session: AsyncSession, tenant_id: str, data: InvoiceCreate, clock: Clock
+) -> Invoice:
+    creditor = await require_creditor(session, tenant_id, data.creditor_id)
+    debtor = await _require_debtor_of(session, tenant_id, data.debtor_id, creditor.id)
+    await check_contractual_rate(
+        session, data.late_penalty_rate, clock.today(), ["body", "late_penalty_rate"]
+    )
+    invoice = Invoice(
+        id=new_id("inv"),
+        tenant_id=tenant_id,
+        creditor_id=creditor.id,
+        debtor_id=debtor.id,
+        number=data.number,
+        issue_date=data.issue_date,
+        due_date=data.due_date or data.issue_date + dt.timedelta(days=creditor.payment_terms_days),
+        amount=data.amount,
+        currency=data.currency,
+        late_penalty_rate=data.late_penalty_rate,
+        external_id=data.external_id,
+        paid_amount=Decimal("0.00"),
+        status="open",
+        disputed=False,
+        tracked_since=clock.today(),
+    )
+    session.add(invoice)
+    mark_invoice_changed(session, invoice, clock)  # planned before its INSERT: one statement
+    await flush_or_conflict(session, _CONFLICTS)
+    return invoice
+
+
+async def update_invoice(
+    session: AsyncSession, tenant_id: str, invoice_id: str, data: InvoiceUpdate, clock: Clock
+) -> Invoice:
+    invoice = await get_owned(session, Invoice, tenant_id, invoice_id, lock=True)
+    changes = data.model_dump(exclude_unset=True)
+    await check_contractual_rate(
+        session, changes.get("late_penalty_rate"), clock.today(), ["body", "late_penalty_rate"]
+    )
+    money_or_dates = {"issue_date", "due_date", "amount", "currency"} & changes.keys()
+    if money_or_dates and invoice.status != "open":
+        raise Conflict(
+            f"The invoice is {invoice.status}; its amount and dates can no longer change."
+        )
+    issue = changes.get("issue_date", invoice.issue_date)
+    due = changes.get("due_date", invoice.due_date)
+    if due < issue:
+        raise Unprocessable(
+            "due_date must not be before issue_date.",
+            errors=[FieldError(loc=["body", "due_date"], msg="must not be before issue_date")],
+        )
+    if changes.get("amount", invoice.amount) < invoice.paid_amount:
+        raise Unprocessable(
+            "The amount cannot be less than what was already paid.",
+            errors=[FieldError(loc=["body", "amount"], msg="less than the amount already paid")],
+        )
+    apply_changes(invoice, changes)
+    if invoice.status == "open" and invoice.amount == invoice.paid_amount:
+        raise Unprocessable(
+            "The amount would equal what was already paid; record a payment instead.",
+            errors=[FieldError(loc=["body", "amount"], msg="equals the amount already paid")],
+        )
+    mark_invoice_changed(session, invoice, clock)
+    await flush(session)
+    return invoice
+
+
+async def close_invoice(
+    session: AsyncSession,
+    tenant_id: str,
+    invoice_id: str,
+    *,
+    status: str,
+    reason: str,
+    clock: Clock,
+) -> Invoice:
+    """Cancel (credit note) or write off an open invoice: escalation stops."""
+    invoice = await get_owned(session, Invoice, tenant_id, invoice_id, lock=True)
+    if invoice.status != "open":
+        raise Conflict(f"The invoice is already {invoice.status}.")
+    invoice.status = status
+    invoice.closed_reason = reason
+    invoice.closed_on = clock.today()
+    mark_invoice_changed(session, invoice, clock)
+    await flush(session)
+    return invoice
+
+
+# --- batch ---------------------------------------------------------------------------------------
+
+_COMPARED = (
+    "debtor_id",
+    "issue_date",
+    "due_date",
+    "amount",
+    "currency",
+    "late_penalty_rate",
+    "external_id",
+)
+
+
+def _item_problem(exc: ProblemError) -> dict[str, object]:
+    problem: dict[str, object] = {
+        "type": f"https://relance.dev/problems/{exc.code}",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+    }
+    if exc.errors:
+        problem["errors"] = [e.model_dump() for e in exc.errors]
+    return problem
+
+
+def _validation_problem(err: ValidationError) -> Unprocessable:
+    errors = [
+        FieldError(
+            loc=["body", "invoices", *[p if isinstance(p, int) else str(p) for p in e["loc"]]],
+            msg=str(e["msg"]).removeprefix("Value error, "),
+        )
+        for e in err.errors()
+    ]
+    return Unprocessable(
+        "; ".join(f"{'.'.join(map(str, e.loc[3:]))}: {e.msg}" for e in errors), errors=errors
+    )
+
+
+async def upsert_batch(
+    session: AsyncSession, tenant_id: str, items: list[dict[str, Any]], clock: Clock
+) -> BatchResult:
+    """Upsert by (creditor_id, number) in a few set-based statements, whatever the batch size.
+    Bad items are reported by index and never block the good ones; an unchanged item writes
+    nothing, so re-running a batch creates and updates nothing."""
+    errors: list[BatchItemError] = []
+    parsed: dict[int, InvoiceCreate] = {}
+    for index, item in enumerate(items):
+        try:
+            parsed[index] = _CREATE.validate_python(item)
+        except ValidationError as exc:
+            errors.append(
+                BatchItemError(index=index, problem=_item_problem(_validation_problem(exc)))
+            )
+
+    creditor_ids = {p.creditor_id for p in parsed.values()}
+    debtor_ids = {p.debtor_id for p in parsed.values()}
+    creditors = {
+        c.id: c
+        for c in (
+            await session.execute(
+                select(Creditor).where(
+                    Creditor.tenant_id == tenant_id, Creditor.id.in_(creditor_ids)
+                )
+            )
+        ).scalars()
+    }
+    debtors = {
+        d.id: d
+        for d in (
+            await session.execute(
+                select(Debtor).where(Debtor.tenant_id == tenant_id, Debtor.id.in_(debtor_ids))
+            )
+        ).scalars()
+    }
+    existing = (
+        {
+            (i.creditor_id, i.number): i
+            for i in (
+                await session.execute(
+                    select(Invoice)
+                    .where(
+                        Invoice.tenant_id == tenant_id,
+                        # Per creditor `number IN (...)`: a row-value IN of 1000 pairs takes
+                        # ~200 ms to plan on a million invoices, this ~2 ms (bench/README.md).
+                        or_(
+                            *(
+                                (Invoice.creditor_id == creditor_id) & Invoice.number.in_(numbers)
+                                for creditor_id, numbers in _numbers_by_creditor(parsed).items()
+                            )
+                        ),
+                    )
+                    .with_for_update()
+                )
+            ).scalars()
+        }
+        if parsed
+        else {}
+    )
+
+    today = clock.today()
+    rate_floor = minimum_contractual_rate(today, await rate_book(session))
+    seen: set[tuple[str, str]] = set()
+    new_invoices: list[Invoice] = []
+    new_index: dict[tuple[str, str], int] = {}
+    changed: list[Invoice] = []
+    unchanged = 0
+    for index, data in sorted(parsed.items()):
+        key = (data.creditor_id, data.number)
+        try:
+            creditor = creditors.get(data.creditor_id)
+            if creditor is None:
+                raise Unprocessable(
+                    f"No creditor {data.creditor_id}.",
+                    errors=[FieldError(loc=["body", "creditor_id"], msg="unknown creditor")],
+                )
+            debtor = debtors.get(data.debtor_id)
+            if debtor is None:
+                raise _debtor_error("unknown debtor")
+            if debtor.creditor_id != creditor.id:
+                raise _debtor_error("the debtor belongs to another creditor")
+            if key in seen:
+                raise Conflict(f"Invoice number {data.number} appears twice in this batch.")
+            if data.late_penalty_rate is not None and data.late_penalty_rate < rate_floor:
+                raise Unprocessable(
+                    f"A contractual late-penalty rate of {data.late_penalty_rate}% is below the "
+                    f"legal floor of {rate_floor}% (3 x the taux d'intérêt légal, L441-10).",
+                    errors=[FieldError(loc=["body", "late_penalty_rate"], msg="below the floor")],
+                )
+            seen.add(key)
+            values = data.model_dump()
+            values["due_date"] = data.due_date or data.issue_date + dt.timedelta(
+                days=creditor.payment_terms_days
+            )
+            current = existing.get(key)
+            if current is None:
+                invoice = Invoice(
+                    id=new_id("inv"),
+                    tenant_id=tenant_id,
+                    paid_amount=Decimal("0.00"),
+                    status="open",
+                    disputed=False,
+                    tracked_since=today,
+                    **values,
+                )
+                new_invoices.append(invoice)
+                new_index[key] = index
+                continue
+            if all(getattr(current, f) == values[f] for f in _COMPARED):
+                unchanged += 1
+                continue
+            if current.status != "open":
+                raise Conflict(
+                    f"Invoice {data.number} is {current.status}; it can no longer change."
+                )
+            if values["amount"] < current.paid_amount:
+                raise Unprocessable(
+                    "The amount cannot be less than what was already paid.",
+                    errors=[
+                        FieldError(loc=["body", "amount"], msg="less than the amount already paid")
+                    ],
+                )
+            if values["amount"] == current.paid_amount:
+                raise Unprocessable(
+                    "The amount would equal what was already paid; record a payment instead.",
+                    errors=[
+                        FieldError(loc=["body", "amount"], msg="equals the amount already paid")
+                    ],
+                )
+            apply_changes(current, {f: values[f] for f in _COMPARED})
+            changed.append(current)
+        except ProblemError as exc:
+            errors.append(BatchItemError(index=index, problem=_item_problem(exc)))
+
+    # One batched refresh: the updated invoices, and the new ones planned before their INSERT.
+    for invoice in [*new_invoices, *changed]:
+        mark_invoice_changed(session, invoice, clock)
+    await flush(session)
+    new_rows = [_row(invoice) for invoice in new_invoices]
+    created = 0
+    if new_rows:
+        inserted = await session.execute(
+            insert(Invoice).on_conflict_do_nothing().returning(Invoice.creditor_id, Invoice.number),
+            new_rows,
+        )
+        done = {(c, n) for c, n in inserted}
+        created = len(done)
+        for key, index in new_index.items():
+            if key not in done:  # created concurrently by another request since we looked
+                errors.append(
+                    BatchItemError(
+                        index=index,
+                        problem=_item_problem(
+                            Conflict("This creditor already has an invoice with this number.")
+                        ),
+                    )
+                )
+    errors.sort(key=lambda e: e.index)
+    return BatchResult(created=created, updated=len(changed), unchanged=unchanged, errors=errors)
+
+
+def _numbers_by_creditor(parsed: dict[int, InvoiceCreate]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for item in parsed.values():
+        grouped.setdefault(item.creditor_id, []).append(item.number)
+    return grouped
+
+
+def _row(invoice: Invoice) -> dict[str, Any]:
+    return {
+        column.key: getattr(invoice, column.key)
+        for column in Invoice.__table__.columns
+        if column.key not in ("created_at", "updated_at", "closed_reason", "closed_on")
+    }

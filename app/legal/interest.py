@@ -1,0 +1,221 @@
+"""What an overdue invoice is worth on a given day: principal, late interest, fixed indemnity.
+
+Convention (pure computation; money in Decimal only, never float):
+
+- **Simple interest on the unpaid principal**, day by day. Interest accrues for each day ``d``
+  with ``start <= d <= as_of``:
+  - business debtor: ``start`` = due date + 1 day (C. com. L441-10: penalties are due from the
+    day after the due date, without any reminder);
+  - consumer debtor: ``start`` = the date of the mise en demeure (C. civ. 1231-6, 1344-1); no
+    interest at all while none has been sent. Interest never starts before the day after the
+    due date, even if the notice is dated earlier.
+- **Payments**: the principal of day ``d`` is the amount minus the payments made on or before
+  ``d``. A payment stops interest on the paid part **from its own day**: the day of payment is
+  not charged for the paid part (just as paying on the due date costs nothing).
+- **Periods** split at each half-year boundary (1 January, 1 July: the rate changes) and at each
+  payment date. Days with a zero principal accrue nothing and belong to no period. Period ends
+  are inclusive: ``days = end - start + 1``.
+- **Amount of a period** = principal x rate / 100 x days / 365 (a 365-day year, leap years
+  included), rounded half-up to the cent per period; the interest is the sum of the periods.
+- **Rate**: business debtor: the default rate of the half-year (ECB rate on 1 January / 1 July
+  + 10 points), or the contractual rate when one is agreed (applied flat); consumer debtor: the
+  taux d'intérêt légal of the half-year ("all other cases", or "creditor is an individual").
+  When a half-year's rate is not published yet, the last known one is used and the period,
+  and the claim, are flagged ``provisional``.
+- **Fixed indemnity** (C. com. D441-5): business debtor whose invoice was still unpaid after the
+  due date: the creditor's amount, never less than 40 EUR; consumer debtor: none (C. conso
+  L111-8: no recovery fees may be charged to a consumer).
+- ``principal`` = amount - payments made on or before ``as_of`` (never negative);
+  ``total`` = principal + interest + fixed indemnity. Interest and indemnity stay claimable
+  after the principal is paid in full: a late payment still leaves a claim.
+- ``as_of`` on or before the due date: no interest and no indemnity.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from app.legal import figures as legal
+from app.legal.rates import RateBook, RateForPeriod, RateKind, half_year_of, next_half_year_start
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+ONE_DAY = dt.timedelta(days=1)
+
+DebtorKind = Literal["business", "consumer"]
+# Claim.rate_basis values: which rate the periods use ("none": no interest can run yet).
+RateBasis = Literal[
+    "b2b_default", "contractual", "legal_other", "legal_individual", "none", "mixed"
+]
+
+
+@dataclass(frozen=True)
+class Payment:
+    paid_on: dt.date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class InterestPeriod:
+    start: dt.date
+    end: dt.date  # inclusive
+    days: int
+    rate: Decimal  # percent per year
+    principal: Decimal
+    amount: Decimal
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class Claim:
+    principal: Decimal
+    interest: Decimal
+    interest_periods: tuple[InterestPeriod, ...]
+    fixed_indemnity: Decimal
+    total: Decimal
+    provisional: bool
+    rate_basis: str  # one of RateBasis
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _require_decimal(name: str, value: object) -> None:
+    # Binary floats would silently lose cents: refuse them at the boundary.
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise TypeError(f"{name} must be a finite Decimal, got {value!r}")
+
+
+def period_interest(principal: Decimal, rate: Decimal, days: int) -> Decimal:
+    """principal x rate/100 x days/365, rounded half-up to the cent."""
+    return _money(principal * rate * days / (100 * legal.DAYS_IN_YEAR))
+
+
+def compute_claim(
+    *,
+    amount: Decimal,
+    due_date: dt.date,
+    payments: Sequence[Payment],
+    as_of: dt.date,
+    debtor_kind: DebtorKind,
+    rates: RateBook,
+    contractual_rate: Decimal | None = None,
+    creditor_is_individual: bool = False,
+    consumer_interest_from: dt.date | None = None,
+    fixed_indemnity: Decimal = legal.FIXED_INDEMNITY_EUR,
+) -> Claim:
+    """The claim on ``as_of`` under the convention of the module docstring."""
+    if debtor_kind not in ("business", "consumer"):
+        raise ValueError(f"unknown debtor kind: {debtor_kind!r}")
+    _require_decimal("amount", amount)
+    _require_decimal("fixed_indemnity", fixed_indemnity)
+    if contractual_rate is not None:
+        _require_decimal("contractual_rate", contractual_rate)
+        if contractual_rate < 0:
+            raise ValueError("contractual_rate must not be negative")
+    if amount < 0:
+        raise ValueError("amount must not be negative")
+    for p in payments:
+        _require_decimal("payment amount", p.amount)
+
+    def unpaid_on(d: dt.date) -> Decimal:
+        """Principal of day d: payments made on or before d no longer bear interest."""
+        paid = sum((p.amount for p in payments if p.paid_on <= d), ZERO)
+        return max(amount - paid, ZERO)
+
+    principal = _money(unpaid_on(as_of))
+
+    # Which rate, from which day.
+    kind: RateKind | None
+    start: dt.date | None
+    if debtor_kind == "business":
+        start = due_date + ONE_DAY
+        kind = None if contractual_rate is not None else "b2b_default"
+        basis: str = "contractual" if contractual_rate is not None else "b2b_default"
+    else:
+        # The consumer rules ignore any contractual rate: taux légal from the notice only.
+        kind = "legal_individual" if creditor_is_individual else "legal_other"
+        start = None
+        basis = "none"
+        if consumer_interest_from is not None:
+            start = max(consumer_interest_from, due_date + ONE_DAY)
+            basis = kind
+
+    periods: list[InterestPeriod] = []
+    if start is not None and start <= as_of:
+        # A new period begins at each 1 Jan / 1 Jul and on each payment day.
+        cuts = {start}
+        boundary = next_half_year_start(start)
+        while boundary <= as_of:
+            cuts.add(boundary)
+            boundary = next_half_year_start(boundary)
+        cuts.update(p.paid_on for p in payments if start < p.paid_on <= as_of)
+        ordered = sorted(cuts)
+        for i, p_start in enumerate(ordered):
+            p_end = ordered[i + 1] - ONE_DAY if i + 1 < len(ordered) else as_of
+            p_principal = unpaid_on(p_start)
+            if p_principal <= 0:
+                continue
+            if kind is None:
+                assert contractual_rate is not None
+                found = RateForPeriod(contractual_rate, provisional=False, source="contractual")
+            else:
+                found = rates.rate_for(kind, *half_year_of(p_start))
+            days = (p_end - p_start).days + 1
+            periods.append(
+                InterestPeriod(
+                    start=p_start,
+                    end=p_end,
+                    days=days,
+                    rate=found.rate,
+                    principal=_money(p_principal),
+                    amount=period_interest(p_principal, found.rate, days),
+                    provisional=found.provisional,
+                )
+            )
+
+    interest = sum((p.amount for p in periods), ZERO)
+
+    # D441-5: due per *late* invoice, so only if something was still unpaid after the due date.
+    indemnity = ZERO
+    if debtor_kind == "business" and as_of > due_date and unpaid_on(due_date + ONE_DAY) > 0:
+        indemnity = _money(max(fixed_indemnity, legal.FIXED_INDEMNITY_EUR))
+    elif debtor_kind == "consumer":
+        indemnity = _money(legal.CONSUMER_FIXED_INDEMNITY_EUR)
+
+    return Claim(
+        principal=principal,
+        interest=interest,
+        interest_periods=tuple(periods),
+        fixed_indemnity=indemnity,
+        total=principal + interest + indemnity,
+        provisional=any(p.provisional for p in periods),
+        rate_basis=basis,
+    )
+
+
+def combine_claims(claims: Sequence[Claim]) -> Claim:
+    """Several invoices' claims as one (e.g. for a letter about several invoices): sums, all
+    periods in order, one fixed indemnity per late invoice."""
+    bases = {c.rate_basis for c in claims if c.rate_basis != "none"}
+    return Claim(
+        principal=sum((c.principal for c in claims), ZERO),
+        interest=sum((c.interest for c in claims), ZERO),
+        interest_periods=tuple(p for c in claims for p in c.interest_periods),
+        fixed_indemnity=sum((c.fixed_indemnity for c in claims), ZERO),
+        total=sum((c.total for c in claims), ZERO),
+        provisional=any(c.provisional for c in claims),
+        rate_basis=bases.pop() if len(bases) == 1 else ("mixed" if bases else "none"),
+    )
+
+
+def minimum_contractual_rate(on: dt.date, rates: RateBook) -> Decimal:
+    """The floor of a contractual late-penalty rate on ``on``: 3 x the taux d'intérêt légal
+    ("all other cases") of that half-year (C. com. L441-10)."""
+    legal_rate = rates.rate_for("legal_other", *half_year_of(on)).rate
+    return legal.MIN_CONTRACTUAL_RATE_MULTIPLIER * legal_rate

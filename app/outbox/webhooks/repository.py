@@ -1,0 +1,263 @@
+"""Set-based queries of the webhook outbox: fan-out, claims, cancellations, gauges."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import DateTime, Integer, String, column, text, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from ulid import ULID
+
+from app.outbox.webhooks.models import WebhookDelivery
+
+# A claimed delivery keeps its lease this long after its last renewal. The worker sending it
+# renews it every LEASE_RENEWAL (three chances before it lapses), so a live worker keeps it
+# through a 15 s attempt, while a dead worker's rows come back, and stop counting against their
+# endpoint's cap, within LEASE of its death.
+LEASE = dt.timedelta(seconds=6)
+LEASE_RENEWAL = dt.timedelta(seconds=2)
+
+# One INSERT ... SELECT for a whole batch of events. The endpoints are read FOR SHARE, so an
+# endpoint being disabled or deleted concurrently waits for this transaction and then cancels
+# what it inserted (or, if it committed first, is skipped here): no pending delivery is left
+# behind for a disabled endpoint. Ids: one fresh ULID per statement + a row number, so they stay
+# time-ordered for pagination and unique within the statement.
+_INSERT_DELIVERIES = text(
+    """
+    WITH endpoint AS (
+        SELECT w.id, w.tenant_id, w.event_types
+        FROM webhook_endpoints w
+        WHERE w.tenant_id IN (SELECT e.tenant_id FROM events e WHERE e.id = ANY(:event_ids))
+          AND w.enabled AND w.deleted_at IS NULL
+          AND (CAST(:endpoint_id AS varchar) IS NULL OR w.id = :endpoint_id)
+        FOR SHARE
+    ), pair AS (
+        SELECT e.id AS event_id, e.tenant_id, e.created_at, ep.id AS endpoint_id
+        FROM events e
+        JOIN endpoint ep ON ep.tenant_id = e.tenant_id
+        WHERE e.id = ANY(:event_ids)
+          AND (NOT :subscribed_only OR ep.event_types ? '*' OR ep.event_types ? e.type)
+    )
+    INSERT INTO webhook_deliveries
+        (id, tenant_id, event_id, endpoint_id, status, attempts, next_attempt_at)
+    SELECT :id_prefix || lpad(
+               CAST(row_number() OVER (ORDER BY event_id, endpoint_id) AS text), 8, '0'),
+           tenant_id, event_id, endpoint_id, 'pending', 0,
+           COALESCE(CAST(:now AS timestamptz), LEAST(created_at, now()))
+    FROM pair
+    RETURNING id
+    """
+)
+
+
+async def insert_deliveries(
+    session: AsyncSession,
+    event_ids: Sequence[str],
+    *,
+    now: dt.datetime | None,
+    endpoint_id: str | None = None,
+    subscribed_only: bool = True,
+) -> list[str]:
+    """Pending deliveries (due at `now`, default: when the event was created) of these events
+    to their tenant's enabled endpoints; returns the new delivery ids."""
+    if not event_ids:
+        return []
+    result = await session.execute(
+        _INSERT_DELIVERIES,
+        {
+            "event_ids": list(event_ids),
+            "endpoint_id": endpoint_id,
+            "subscribed_only": subscribed_only,
+            "id_prefix": f"whd_{ULID()}",
+            "now": now,
+        },
+    )
+    return list(result.scalars())
+
+
+async def cancel_pending(session: AsyncSession, endpoint_id: str) -> int:
+    """Cancel an endpoint's pending deliveries (it was disabled or deleted)."""
+    result = await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+        .values(status="cancelled", next_attempt_at=None, locked_until=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """Everything needed to send one attempt without touching the database again."""
+
+    delivery_id: str
+    attempts: int
+    endpoint_id: str
+    url: str
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: dt.datetime | None
+    event_id: str
+    event_type: str
+    event_created_at: dt.datetime
+    event_data: dict[str, Any]
+
+
+# Walks the endpoints and takes, from each one's own queue, at most its free concurrency
+# (per_endpoint minus its deliveries already leased, by any worker): a dead endpoint holding its
+# slots for 15 s cannot take the batch, and a backlog on one endpoint never hides another's
+# due deliveries. SKIP LOCKED: concurrent workers take disjoint rows; the lease (compared with
+# the database's own clock, shared by all replicas) keeps them disjoint after this short
+# transaction commits, while the HTTP requests run.
+_CLAIM = text(
+    """
+    WITH picked AS (
+        SELECT d.id
+        FROM webhook_endpoints e
+        CROSS JOIN LATERAL (
+            SELECT x.id, x.next_attempt_at
+            FROM webhook_deliveries x
+            WHERE x.endpoint_id = e.id
+              AND x.status = 'pending'
+              AND x.next_attempt_at <= :now
+              AND (x.locked_until IS NULL OR x.locked_until <= now())
+            ORDER BY x.next_attempt_at, x.id
+            LIMIT greatest(:per_endpoint - (
+                SELECT count(*) FROM webhook_deliveries l
+                WHERE l.endpoint_id = e.id AND l.locked_until IS NOT NULL
+                  AND l.locked_until > now() AND l.status = 'pending'
+            ), 0)
+            FOR UPDATE OF x SKIP LOCKED
+        ) d
+        WHERE e.enabled AND e.deleted_at IS NULL
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT :limit
+    )
+    UPDATE webhook_deliveries w
+    SET locked_until = now() + make_interval(secs => :lease_seconds), updated_at = now()
+    FROM picked, webhook_endpoints e, events ev
+    WHERE w.id = picked.id AND e.id = w.endpoint_id AND ev.id = w.event_id
+    RETURNING w.id AS delivery_id, w.attempts, e.id AS endpoint_id, e.url, e.secret,
+              e.previous_secret, e.previous_secret_expires_at, ev.id AS event_id,
+              ev.type AS event_type, ev.created_at AS event_created_at, ev.data AS event_data
+    """
+).columns(
+    column("delivery_id", String),
+    column("attempts", Integer),
+    column("endpoint_id", String),
+    column("url", String),
+    column("secret", String),
+    column("previous_secret", String),
+    column("previous_secret_expires_at", DateTime(timezone=True)),
+    column("event_id", String),
+    column("event_type", String),
+    column("event_created_at", DateTime(timezone=True)),
+    column("event_data", JSONB),
+)
+
+
+async def claim_due(
+    session: AsyncSession, *, now: dt.datetime, limit: int, per_endpoint: int
+) -> list[ClaimedDelivery]:
+    if limit <= 0:
+        return []
+    rows = await session.execute(
+        _CLAIM,
+        {
+            "now": now,
+            "limit": limit,
+            "per_endpoint": per_endpoint,
+            "lease_seconds": LEASE.total_seconds(),
+        },
+    )
+    return [ClaimedDelivery(**row) for row in rows.mappings()]
+
+
+# Only leases still held: a delivery already recorded (locked_until NULL) is left alone.
+_RENEW_LEASES = text(
+    """
+    UPDATE webhook_deliveries
+    SET locked_until = now() + make_interval(secs => :lease_seconds)
+    WHERE id = ANY(:ids) AND locked_until IS NOT NULL
+    """
+)
+
+
+async def renew_leases(session: AsyncSession, delivery_ids: Sequence[str]) -> None:
+    await session.execute(
+        _RENEW_LEASES, {"ids": list(delivery_ids), "lease_seconds": LEASE.total_seconds()}
+    )
+
+
+# The common case in one statement: a success on an endpoint that is not failing. The delivery
+# alone is locked (the endpoint is only read, so no lock order to respect); one cancelled while
+# in flight still becomes succeeded, as it got through. No row back if the delivery is gone
+# (its event was purged) or the endpoint is failing now (the success must clear that: the
+# caller then takes the general path).
+_RECORD_SUCCESS = text(
+    """
+    WITH delivery AS (
+        UPDATE webhook_deliveries
+        SET attempts = attempts + 1, locked_until = NULL, last_status_code = :status_code,
+            status = CASE WHEN status IN ('pending', 'cancelled') THEN 'succeeded' ELSE status END,
+            next_attempt_at = CASE WHEN status IN ('pending', 'cancelled') THEN NULL
+                                   ELSE next_attempt_at END,
+            updated_at = now()
+        WHERE id = :delivery_id
+          AND NOT EXISTS (
+              SELECT FROM webhook_endpoints
+              WHERE id = :endpoint_id AND failing_since IS NOT NULL
+          )
+        RETURNING id
+    )
+    INSERT INTO webhook_attempts
+        (id, delivery_id, attempted_at, status_code, duration_ms, error, response_body)
+    SELECT :id, delivery.id, :attempted_at, :status_code, :duration_ms, NULL, :response_body
+    FROM delivery
+    RETURNING delivery_id
+    """
+)
+
+
+async def record_success(
+    session: AsyncSession,
+    *,
+    attempt_id: str,
+    delivery_id: str,
+    endpoint_id: str,
+    attempted_at: dt.datetime,
+    status_code: int,
+    duration_ms: int,
+    response_body: str | None,
+) -> bool:
+    """Record a successful attempt; False if nothing was recorded (see _RECORD_SUCCESS)."""
+    result = await session.execute(
+        _RECORD_SUCCESS,
+        {
+            "id": attempt_id,
+            "delivery_id": delivery_id,
+            "endpoint_id": endpoint_id,
+            "attempted_at": attempted_at,
+            "status_code": status_code,
+            "duration_ms": duration_ms,
+            "response_body": response_body,
+        },
+    )
+    return result.first() is not None
+
+
+_GAUGES = text(
+    """
+    SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= :now)
+    FROM webhook_deliveries WHERE status = 'pending'
+    """
+)
+
+
+async def pending_stats(session: AsyncSession, now: dt.datetime) -> tuple[int, dt.datetime | None]:
+    """How many deliveries are pending, and when the most overdue one fell due."""
+    count, oldest_due = (await session.execute(_GAUGES, {"now": now})).one()
+    return int(count), oldest_due
