@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
+import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.claims.letters.router import router as letters_router
@@ -43,13 +47,14 @@ from app.ledger.documents.router import router as documents_router
 from app.ledger.invoices.router import router as invoices_router
 from app.ledger.payments.router import router as payments_router
 from app.outbox.events.router import router as events_router
-from app.outbox.events.tasks import run_housekeeping_tick
+from app.outbox.events.tasks import purge_history
 from app.outbox.webhooks.router import router as webhooks_router
 from app.outbox.webhooks.tasks import dispatcher, run_delivery_tick
 from app.reports.router import router as reports_router
 from app.tenants.idempotency import IdempotencyMiddleware
 from app.tenants.router import me_router
 from app.tenants.router import router as tenants_router
+from app.tenants.tasks import purge_expired_keys
 
 log = logging.getLogger("relance")
 
@@ -103,6 +108,55 @@ TAGS = [
 # The unit of work's before-commit hooks: invoices the ledger marked changed are refreshed (and
 # the events their changes cause written) in one batch before every commit.
 BEFORE_COMMIT: tuple[BeforeCommit, ...] = (refresh_changed,)
+
+
+@dataclass
+class HousekeepingStats:
+    idempotency_keys: int = 0
+    events: int = 0
+    webhook_endpoints: int = 0
+
+
+HOUSEKEEPING_BATCH = 1000
+HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
+# Monotonic time of this process's last housekeeping; None: never ran.
+_last_housekeeping: float | None = None
+
+
+async def housekeeping(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    batch_size: int = HOUSEKEEPING_BATCH,
+) -> HousekeepingStats:
+    """Each part purges its own rows: the tenants their expired idempotency keys, the outbox
+    its events past retention (payloads, deliveries) and long-deleted endpoints."""
+    now = clock.now()
+    stats = HousekeepingStats()
+    stats.idempotency_keys = await purge_expired_keys(sessionmaker, now, batch_size)
+    cutoff = now - dt.timedelta(days=settings.event_retention_days)
+    stats.events, stats.webhook_endpoints = await purge_history(sessionmaker, cutoff, batch_size)
+    if stats.idempotency_keys or stats.events or stats.webhook_endpoints:
+        log.info("housekeeping: %s", stats)
+    return stats
+
+
+async def run_housekeeping_tick(app: FastAPI) -> HousekeepingStats | None:
+    """The scheduler job: housekeeping at most once an hour per process."""
+    global _last_housekeeping
+    started = time.monotonic()
+    if (
+        _last_housekeeping is not None
+        and started - _last_housekeeping < HOUSEKEEPING_INTERVAL_SECONDS
+    ):
+        return None
+    _last_housekeeping = started
+    state = app.state
+    return await housekeeping(
+        sessionmaker=state.sessionmaker, clock=state.clock, settings=state.settings
+    )
+
 
 # What each scheduler tick runs, in order: deadlines first, so their events go out in the same
 # tick; then deliveries; then the purge of old history.

@@ -1,31 +1,16 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy import select
 
 from app.claims import service
-from app.claims.schemas import (
-    ClaimOut,
-    HalfYearRateOut,
-    RatePublish,
-    RatesOut,
-    Statement,
-    StatementLine,
-    StatementTotals,
-)
+from app.claims.schemas import ClaimOut, RatePublish, RatesOut, Statement
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.types import Day
-from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
-from app.legal import figures as legal
-from app.legal import repository
-from app.legal.interest import combine_claims
-from app.legal.rates import RATE_KINDS, half_year_of
 from app.tenants.auth import AdminDep, ClockDep, TenantId
 
 router = APIRouter(prefix="/v1", tags=["claims"])
@@ -66,40 +51,13 @@ async def get_claim(
     return service.claim_out(invoice, await service.claim_for(session, invoice, day), day)
 
 
-async def _rates(session: SessionDep, today: dt.date) -> RatesOut:
-    book = await repository.rate_book(session)
-    year, half = half_year_of(today)
-    lists = {
-        kind: [HalfYearRateOut(year=y, half=h, rate=r) for y, h, r in book.half_years(kind)]
-        for kind in RATE_KINDS
-    }
-    current = {}
-    for kind in RATE_KINDS:
-        found = book.rate_for(kind, year, half)
-        current[kind] = {
-            "rate": format(found.rate.normalize(), "f"),
-            "provisional": found.provisional,
-            "source": found.source,
-        }
-    return RatesOut(
-        b2b_default=lists["b2b_default"],
-        legal_individual=lists["legal_individual"],
-        legal_other=lists["legal_other"],
-        ecb_main_refinancing=[
-            {"from": day.isoformat(), "rate": f"{rate:.2f}"}
-            for day, rate in legal.ECB_MAIN_REFINANCING_RATE
-        ],
-        current=current,
-    )
-
-
 @router.get(
     "/rates",
     summary="Late-penalty and legal interest rates by half-year",
     responses=problem_responses(401),
 )
 async def list_rates(tenant_id: TenantId, session: SessionDep, clock: ClockDep) -> RatesOut:
-    return await _rates(session, clock.today())
+    return await service.rates_out(session, clock.today())
 
 
 @router.post(
@@ -111,9 +69,7 @@ async def list_rates(tenant_id: TenantId, session: SessionDep, clock: ClockDep) 
     responses=problem_responses(401, 404, 422),
 )
 async def publish_rate(body: RatePublish, session: SessionDep, clock: ClockDep) -> RatesOut:
-    await repository.publish_rate(session, body.kind, body.year, body.half, body.rate, body.source)
-    await session.flush()
-    return await _rates(session, clock.today())
+    return await service.publish_rate(session, body, clock.today())
 
 
 @router.get(
@@ -128,43 +84,5 @@ async def get_debtor_statement(
     clock: ClockDep,
     as_of: Annotated[Day | None, Query(description="Default: today")] = None,
 ) -> Statement:
-    debtor = await get_owned(session, Debtor, tenant_id, debtor_id)
     day = service.today_or(as_of, clock)
-    invoices = (
-        (
-            await session.execute(
-                select(Invoice)
-                .where(Invoice.debtor_id == debtor.id, Invoice.status == "open")
-                .order_by(Invoice.due_date, Invoice.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    rates = await repository.rate_book(session)
-    lines = []
-    claims = []
-    for invoice in invoices:
-        claim = await service.claim_for(session, invoice, day, rates=rates, debtor=debtor)
-        claims.append(claim)
-        lines.append(
-            StatementLine(
-                **service.claim_out(invoice, claim, day).model_dump(),
-                number=invoice.number,
-                issue_date=invoice.issue_date,
-                due_date=invoice.due_date,
-            )
-        )
-    combined = combine_claims(claims)
-    return Statement(
-        debtor_id=debtor.id,
-        as_of=day,
-        currency="EUR",
-        invoices=lines,
-        totals=StatementTotals(
-            principal=combined.principal,
-            interest=combined.interest,
-            fixed_indemnity=combined.fixed_indemnity,
-            total=combined.total,
-        ),
-    )
+    return await service.debtor_statement(session, tenant_id, debtor_id, day)

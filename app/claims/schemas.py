@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from app.core.types import InputModel, MoneyOut, RateIn, RateOut
-
-RateKindName = Literal["b2b_default", "legal_individual", "legal_other"]
+from app.legal.figures import Half
+from app.legal.interest import RateBasis
+from app.legal.rates import RateKind
 
 
 class HalfYearRateOut(BaseModel):
@@ -36,9 +36,9 @@ class RatesOut(BaseModel):
 
 
 class RatePublish(InputModel):
-    kind: RateKindName
+    kind: RateKind
     year: int = Field(ge=2000, le=2100)
-    half: Literal[1, 2]
+    half: Half
     rate: RateIn
     source: str = Field(min_length=1, max_length=500, examples=["JORF du 24 décembre 2026"])
 
@@ -63,7 +63,7 @@ class ClaimOut(BaseModel):
     fixed_indemnity: MoneyOut
     total: MoneyOut
     provisional: bool = Field(description="A period uses a rate not yet published")
-    rate_basis: str = Field(
+    rate_basis: RateBasis = Field(
         description="b2b_default | contractual | legal_other | legal_individual | none | mixed"
     )
 

@@ -1,5 +1,6 @@
 """Claims of invoices as of a day, from the rate book (app/legal/figures.py plus the half-years
-operators published since) and the invoice's payments and mise en demeure."""
+operators published since) and the invoice's payments and mise en demeure; a debtor's statement;
+the rate book as the API shows it."""
 
 from __future__ import annotations
 
@@ -9,15 +10,27 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.claims.schemas import ClaimOut, InterestPeriodOut
+from app.claims.schemas import (
+    ClaimOut,
+    HalfYearRateOut,
+    InterestPeriodOut,
+    RatePublish,
+    RatesOut,
+    Statement,
+    StatementLine,
+    StatementTotals,
+)
 from app.core.clock import Clock
+from app.core.crud import get_owned
 from app.escalation.actions.models import Action
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
 from app.ledger.payments.models import Payment as PaymentRow
-from app.legal.interest import Claim, Payment, compute_claim
-from app.legal.rates import RateBook
+from app.legal import figures as legal
+from app.legal import repository
+from app.legal.interest import Claim, Payment, combine_claims, compute_claim
+from app.legal.rates import RATE_KINDS, RateBook, half_year_of
 from app.legal.repository import rate_book
 
 
@@ -54,7 +67,7 @@ async def claim_for(
         due_date=invoice.due_date,
         payments=[Payment(p.paid_at, p.amount) for p in payments],
         as_of=as_of,
-        debtor_kind=debtor.kind,  # type: ignore[arg-type]
+        debtor_kind=debtor.kind,
         rates=rates or await rate_book(session),
         contractual_rate=invoice.late_penalty_rate or creditor.late_penalty_rate,
         consumer_interest_from=consumer_interest_start(actions),
@@ -103,3 +116,83 @@ _RATE_BOOK = "relance.rate_book"
 
 def today_or(as_of: dt.date | None, clock: Clock) -> dt.date:
     return as_of or clock.today()
+
+
+async def debtor_statement(
+    session: AsyncSession, tenant_id: str, debtor_id: str, as_of: dt.date
+) -> Statement:
+    """The debtor's open invoices (by due date) with their claims, and the totals."""
+    debtor = await get_owned(session, Debtor, tenant_id, debtor_id)
+    invoices = (
+        (
+            await session.execute(
+                select(Invoice)
+                .where(Invoice.debtor_id == debtor.id, Invoice.status == "open")
+                .order_by(Invoice.due_date, Invoice.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    rates = await rate_book(session)
+    lines = []
+    claims = []
+    for invoice in invoices:
+        claim = await claim_for(session, invoice, as_of, rates=rates, debtor=debtor)
+        claims.append(claim)
+        lines.append(
+            StatementLine(
+                **claim_out(invoice, claim, as_of).model_dump(),
+                number=invoice.number,
+                issue_date=invoice.issue_date,
+                due_date=invoice.due_date,
+            )
+        )
+    combined = combine_claims(claims)
+    return Statement(
+        debtor_id=debtor.id,
+        as_of=as_of,
+        currency="EUR",
+        invoices=lines,
+        totals=StatementTotals(
+            principal=combined.principal,
+            interest=combined.interest,
+            fixed_indemnity=combined.fixed_indemnity,
+            total=combined.total,
+        ),
+    )
+
+
+async def rates_out(session: AsyncSession, today: dt.date) -> RatesOut:
+    """The rate book by half-year, and the rates in force `today`."""
+    book = await rate_book(session)
+    year, half = half_year_of(today)
+    lists = {
+        kind: [HalfYearRateOut(year=y, half=h, rate=r) for y, h, r in book.half_years(kind)]
+        for kind in RATE_KINDS
+    }
+    current = {}
+    for kind in RATE_KINDS:
+        found = book.rate_for(kind, year, half)
+        current[kind] = {
+            "rate": format(found.rate.normalize(), "f"),
+            "provisional": found.provisional,
+            "source": found.source,
+        }
+    return RatesOut(
+        b2b_default=lists["b2b_default"],
+        legal_individual=lists["legal_individual"],
+        legal_other=lists["legal_other"],
+        ecb_main_refinancing=[
+            {"from": day.isoformat(), "rate": f"{rate:.2f}"}
+            for day, rate in legal.ECB_MAIN_REFINANCING_RATE
+        ],
+        current=current,
+    )
+
+
+async def publish_rate(session: AsyncSession, body: RatePublish, today: dt.date) -> RatesOut:
+    """Record (or correct) a half-year's rate; the rate book as it is then."""
+    await repository.publish_rate(session, body.kind, body.year, body.half, body.rate, body.source)
+    await session.flush()
+    return await rates_out(session, today)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, Numeric, String, func
+from sqlalchemy import DateTime, Delete, MetaData, Numeric, String, Update, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -148,6 +148,22 @@ async def unit_of_work(
         except BaseException:
             await session.rollback()
             raise
+
+
+async def delete_in_batches(
+    sessionmaker: async_sessionmaker[AsyncSession], stmt: Delete | Update, batch_size: int
+) -> int:
+    """Run a DELETE (or UPDATE) limited to `batch_size` rows again and again, one transaction
+    each, until a batch comes back short: no long lock, and the work resumes where it stopped."""
+    total = 0
+    while True:
+        async with sessionmaker() as session:
+            result = await session.execute(stmt)
+            await session.commit()
+        done = int(getattr(result, "rowcount", 0) or 0)
+        total += done
+        if done < batch_size:
+            return total
 
 
 # The ASGI scope key under which a middleware that owns the request's transaction (the

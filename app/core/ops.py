@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import problem_responses
 from app.core.metrics import REGISTRY
@@ -29,7 +30,9 @@ async def readyz(request: Request) -> JSONResponse:
     head = request.app.state.head_revision
     try:
         current = await asyncio.wait_for(current_revision(request.app.state.engine), timeout=3)
-    except Exception as exc:  # any failure to reach the database means not ready
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        # Any failure to reach the database means not ready: the driver's errors (wrapped by
+        # SQLAlchemy), a refused or reset connection, or no answer within the 3 s.
         return JSONResponse(
             {"status": "unavailable", "database": "unreachable", "detail": type(exc).__name__},
             status_code=503,

@@ -24,9 +24,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, Literal
 
-from app.escalation.policy import AMICABLE_KINDS, CAPPED_CHANNEL, Policy, PolicyStep
+from app.escalation.policy import (
+    AMICABLE_KINDS,
+    CAPPED_CHANNEL,
+    Channel,
+    Policy,
+    PolicyStep,
+    StepKind,
+)
+from app.ledger.invoices.schemas import DunningStage as Stage
+from app.ledger.invoices.schemas import InvoiceStatus, PauseReason
 from app.legal import figures as legal
 from app.legal.calendar import BusinessCalendar
+from app.legal.interest import DebtorKind
+from app.outbox.events.schemas import EventType
 
 ONE_DAY: Final = dt.timedelta(days=1)
 
@@ -38,30 +49,43 @@ DEADLINE_KEY_PREFIX: Final = "formal_notice_deadline:"
 INSTALLMENT_KEY_PREFIX: Final = "installment_missed:"
 PRESCRIPTION_KEY_PREFIX: Final = "prescription:"
 
+# What the creditor (or its agent) records having done about an invoice.
+ActionType = Literal[
+    "pre_reminder",
+    "reminder",
+    "formal_notice",
+    "phone_call",
+    "promise_to_pay",
+    "handover",
+    "mediation",
+    "injonction_de_payer",
+    "petites_creances",
+    "assignation",
+    "note",
+    "acknowledgment",
+]
+
 # Judicial acts interrupt prescription (C. civ. 2240-2244); the debtor's written
 # acknowledgment does too. A mise en demeure does NOT (DOMAIN.md).
-INTERRUPTING_ACTIONS: Final = frozenset(
+INTERRUPTING_ACTIONS: Final[frozenset[ActionType]] = frozenset(
     {"acknowledgment", "injonction_de_payer", "petites_creances", "assignation"}
 )
 # Once a court procedure is started the amicable escalation has nothing left to say.
-JUDICIAL_ACTIONS: Final = frozenset({"injonction_de_payer", "petites_creances", "assignation"})
+JUDICIAL_ACTIONS: Final[frozenset[ActionType]] = frozenset(
+    {"injonction_de_payer", "petites_creances", "assignation"}
+)
 # Recorded action types that are amicable contacts, and the step kind they answer.
-CONTACT_ACTION_KIND: Final = {
+CONTACT_ACTION_KIND: Final[dict[ActionType, StepKind]] = {
     "pre_reminder": "pre_reminder",
     "reminder": "reminder",
     "phone_call": "reminder",
 }
-
-Stage = Literal[
-    "not_due",
-    "overdue",
-    "reminders",
-    "formal_notice_required",
-    "formal_notice_sent",
-    "litigation",
-    "closed",
-]
-PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "insolvency"]
+# The event a policy step falls due as.
+STEP_EVENT_TYPE: Final[dict[StepKind, EventType]] = {
+    "pre_reminder": "invoice.pre_reminder_due",
+    "reminder": "dunning.step_due",
+    "formal_notice": "invoice.formal_notice_required",
+}
 
 
 @dataclass(frozen=True)
@@ -69,10 +93,8 @@ class RecordedAction:
     """An action recorded through the API (never deleted)."""
 
     id: str
-    # pre_reminder, reminder, formal_notice, phone_call, promise_to_pay, handover, mediation,
-    # injonction_de_payer, petites_creances, assignation, note, acknowledgment
-    type: str
-    channel: str | None
+    type: ActionType
+    channel: Channel | None
     performed_on: dt.date
     acknowledged_on: dt.date | None = None  # AR signed (registered letter)
     presented_on: dt.date | None = None  # letter first presented (unclaimed)
@@ -91,8 +113,8 @@ class InvoiceState:
     due_date: dt.date
     amount: Decimal
     balance: Decimal
-    status: Literal["open", "paid", "cancelled", "written_off"]
-    debtor_kind: Literal["business", "consumer"]
+    status: InvoiceStatus
+    debtor_kind: DebtorKind
     created_on: dt.date  # first local day the service tracked this invoice
     disputed: bool = False
     insolvent: bool = False
@@ -105,7 +127,7 @@ class InvoiceState:
 @dataclass(frozen=True)
 class Occurrence:
     key: str
-    event_type: str
+    event_type: EventType
     # The day it falls due. Facts (overdue, missed installment, prescription) keep their own day
     # even when noticed later; escalation steps fall due on the day they are to be emitted: their
     # rule day, or for a late one (after a pause or a late start) the first business day it can.
@@ -140,12 +162,8 @@ def step_key(step: PolicyStep) -> str:
     return STEP_KEY_PREFIX + step.code
 
 
-def _step_event_type(step: PolicyStep) -> str:
-    return {
-        "pre_reminder": "invoice.pre_reminder_due",
-        "reminder": "dunning.step_due",
-        "formal_notice": "invoice.formal_notice_required",
-    }[step.kind]
+def _step_event_type(step: PolicyStep) -> EventType:
+    return STEP_EVENT_TYPE[step.kind]
 
 
 def _latest(actions: Iterable[RecordedAction]) -> RecordedAction | None:
@@ -335,7 +353,6 @@ def evaluate(
     limitation = limitation_end(state, actions)
     notice = _latest(a for a in actions if a.type == "formal_notice")
     deadline = formal_notice_deadline(notice, policy, calendar) if notice is not None else None
-    chain = [s for s in policy.steps if s.kind != "pre_reminder"]
 
     if _is_closed(state):
         return Evaluation(
@@ -356,7 +373,34 @@ def evaluate(
     escalating = paused_reason is None and not judicial
     schedule = _Schedule(state, today)
 
-    # Facts and legal warnings: never paused.
+    _facts(state, limitation, schedule)
+    if escalating:
+        _escalation(state, policy, actions, calendar, notice, deadline, schedule)
+
+    emitted = schedule.emitted  # as if `due` were stored today (includes planned: filter by day)
+    done = {k: d for k, d in emitted.items() if d <= today}
+    due = tuple(sorted(schedule.due, key=_order))
+    planned = tuple(sorted(schedule.planned, key=_order))
+
+    wake_ups = [o.on for o in planned]
+    if paused_reason == "promise_to_pay" and resumes_on is not None:
+        wake_ups.append(resumes_on)  # re-evaluate when the promise lapses
+    return Evaluation(
+        due=due,
+        planned=planned,
+        stage=_stage(state, notice, done, judicial=judicial, today=today),
+        last_step=_last_step(policy, done),
+        next_step=_next_step(planned, notice, done, escalating=escalating),
+        next_action_on=min(wake_ups, default=None),
+        paused=paused_reason is not None,
+        paused_reason=paused_reason,
+        formal_notice_deadline=deadline,
+        limitation_ends_on=limitation,
+    )
+
+
+def _facts(state: InvoiceState, limitation: dt.date, schedule: _Schedule) -> None:
+    """Facts and legal warnings: never paused."""
     # Penalties run from the day after the due date, whatever day of the week it is.
     schedule.add(Occurrence(OVERDUE_KEY, "invoice.overdue", state.due_date + ONE_DAY))
     cumulative = Decimal(0)
@@ -371,7 +415,7 @@ def evaluate(
                     detail={"installment": n},
                 )
             )
-    if today <= limitation:  # once prescribed, "approaching" would be false: say nothing
+    if schedule.today <= limitation:  # once prescribed, "approaching" would be false: say nothing
         schedule.add(
             Occurrence(
                 f"{PRESCRIPTION_KEY_PREFIX}{limitation.isoformat()}",
@@ -381,71 +425,70 @@ def evaluate(
             )
         )
 
-    if escalating:
-        if notice is None:
-            _pre_reminder(state, policy, actions, calendar, schedule)
-            _chain(state, policy, chain, actions, calendar, schedule)
-        elif deadline is not None:
-            # A recorded mise en demeure ends the amicable steps; only its deadline remains.
-            schedule.add(
-                Occurrence(
-                    f"{DEADLINE_KEY_PREFIX}{notice.id}",
-                    "formal_notice.deadline_expired",
-                    deadline + ONE_DAY,
-                    detail={"deadline": deadline},
-                )
+
+def _escalation(
+    state: InvoiceState,
+    policy: Policy,
+    actions: Sequence[RecordedAction],
+    calendar: BusinessCalendar,
+    notice: RecordedAction | None,
+    deadline: dt.date | None,
+    schedule: _Schedule,
+) -> None:
+    """The escalation steps, or once a mise en demeure is recorded its deadline (not paused)."""
+    if notice is None:
+        chain = [s for s in policy.steps if s.kind != "pre_reminder"]
+        _pre_reminder(state, policy, actions, calendar, schedule)
+        _chain(state, policy, chain, actions, calendar, schedule)
+    elif deadline is not None:
+        # A recorded mise en demeure ends the amicable steps; only its deadline remains.
+        schedule.add(
+            Occurrence(
+                f"{DEADLINE_KEY_PREFIX}{notice.id}",
+                "formal_notice.deadline_expired",
+                deadline + ONE_DAY,
+                detail={"deadline": deadline},
             )
+        )
 
-    emitted = schedule.emitted  # as if `due` were stored today (includes planned: filter by day)
-    done = {k: d for k, d in emitted.items() if d <= today}
-    due = tuple(sorted(schedule.due, key=_order))
-    planned = tuple(sorted(schedule.planned, key=_order))
 
-    stage: Stage
+def _stage(
+    state: InvoiceState,
+    notice: RecordedAction | None,
+    done: Mapping[str, dt.date],
+    *,
+    judicial: bool,
+    today: dt.date,
+) -> Stage:
+    """The stage once `due` is stored (`done`: what is emitted by today)."""
     if judicial or any(k.startswith(DEADLINE_KEY_PREFIX) for k in done):
-        stage = "litigation"
-    elif notice is not None:
-        stage = "formal_notice_sent"
-    elif FORMAL_NOTICE_REQUIRED_KEY in done:
-        stage = "formal_notice_required"
-    elif any(k.startswith(STEP_KEY_PREFIX) for k in done):
-        stage = "reminders"
-    elif today > state.due_date:
-        stage = "overdue"
-    else:
-        stage = "not_due"
+        return "litigation"
+    if notice is not None:
+        return "formal_notice_sent"
+    if FORMAL_NOTICE_REQUIRED_KEY in done:
+        return "formal_notice_required"
+    if any(k.startswith(STEP_KEY_PREFIX) for k in done):
+        return "reminders"
+    if today > state.due_date:
+        return "overdue"
+    return "not_due"
 
-    next_step: str | None = None
+
+def _next_step(
+    planned: Sequence[Occurrence],
+    notice: RecordedAction | None,
+    done: Mapping[str, dt.date],
+    *,
+    escalating: bool,
+) -> str | None:
     for occurrence in planned:
         if occurrence.step is not None:
-            next_step = occurrence.step.code
-            break
+            return occurrence.step.code
         if occurrence.key.startswith(DEADLINE_KEY_PREFIX):
-            next_step = "formal_notice_deadline"
-            break
-    if (
-        next_step is None
-        and escalating
-        and notice is not None
-        and f"{DEADLINE_KEY_PREFIX}{notice.id}" not in done
-    ):
-        next_step = "formal_notice_deadline"  # waiting for the AR to start the countdown
-
-    wake_ups = [o.on for o in planned]
-    if paused_reason == "promise_to_pay" and resumes_on is not None:
-        wake_ups.append(resumes_on)  # re-evaluate when the promise lapses
-    return Evaluation(
-        due=due,
-        planned=planned,
-        stage=stage,
-        last_step=_last_step(policy, done),
-        next_step=next_step,
-        next_action_on=min(wake_ups, default=None),
-        paused=paused_reason is not None,
-        paused_reason=paused_reason,
-        formal_notice_deadline=deadline,
-        limitation_ends_on=limitation,
-    )
+            return "formal_notice_deadline"
+    if escalating and notice is not None and f"{DEADLINE_KEY_PREFIX}{notice.id}" not in done:
+        return "formal_notice_deadline"  # waiting for the AR to start the countdown
+    return None
 
 
 def _pre_reminder(

@@ -1,25 +1,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
 from app.core.clock import FixedInstant
-from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import FieldError, Unprocessable, problem_responses
 from app.escalation import tasks
-from app.escalation.actions.service import list_actions
-from app.escalation.schemas import SweepRequest, SweepResult, Timeline, TimelineItem
-from app.escalation.service import load_engine_inputs
+from app.escalation.schemas import SweepRequest, SweepResult, Timeline
 from app.escalation.tasks import deliver_all_due, sweep_app
-from app.ledger.invoices.models import Invoice
-from app.ledger.payments.models import Payment
-from app.outbox.events.models import Event
+from app.escalation.timeline import timeline
 from app.tenants.auth import AdminDep, ClockDep, TenantId
 
 router = APIRouter(prefix="/v1/invoices/{invoice_id}", tags=["invoices"])
-
-_ORDER = {"payment": 0, "action": 1, "event": 2, "due": 3, "planned": 4}
 
 
 @router.get(
@@ -30,80 +22,7 @@ _ORDER = {"payment": 0, "action": 1, "event": 2, "due": 3, "planned": 4}
 async def get_timeline(
     invoice_id: str, tenant_id: TenantId, session: SessionDep, clock: ClockDep
 ) -> Timeline:
-    invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
-    inputs = await load_engine_inputs(session, [invoice], clock)
-    evaluation = inputs[invoice.id].evaluate(clock.today())
-    items = [
-        TimelineItem(
-            kind="action",
-            date=clock.local_day(a.performed_at),
-            type=a.type,
-            code=a.step,
-            channel=a.channel,
-            id=a.id,
-            detail={
-                k: v
-                for k, v in {
-                    "note": a.note,
-                    "outcome": a.outcome,
-                    "tracking_number": a.tracking_number,
-                    "acknowledged_at": a.acknowledged_at and a.acknowledged_at.isoformat(),
-                    "presented_at": a.presented_at and a.presented_at.isoformat(),
-                    "promised_date": a.promised_date and a.promised_date.isoformat(),
-                }.items()
-                if v
-            },
-        )
-        for a in await list_actions(session, invoice.id)
-    ]
-    payments = await session.execute(select(Payment).where(Payment.invoice_id == invoice.id))
-    items += [
-        TimelineItem(
-            kind="payment",
-            date=p.paid_at,
-            type="payment",
-            id=p.id,
-            detail={"amount": f"{p.amount:.2f}"},
-        )
-        for p in payments.scalars()
-    ]
-    events = await session.execute(
-        select(Event.id, Event.type, Event.occurrence, Event.occurred_on, Event.created_at).where(
-            Event.invoice_id == invoice.id
-        )
-    )
-    for event_id, type_, occurrence, occurred_on, created_at in events:
-        code = occurrence.removeprefix("step:") if occurrence.startswith("step:") else None
-        items.append(
-            TimelineItem(
-                kind="event",
-                date=occurred_on or clock.local_day(created_at),
-                type=type_,
-                code=code,
-                id=event_id,
-                detail={"occurrence": occurrence},
-            )
-        )
-    for kind, occurrences in (("due", evaluation.due), ("planned", evaluation.planned)):
-        for occ in occurrences:
-            items.append(
-                TimelineItem(
-                    kind=kind,
-                    date=occ.on,
-                    type=occ.event_type,
-                    code=occ.step.code if occ.step else None,
-                    channel=occ.step.channel if occ.step else None,
-                    detail={"occurrence": occ.key, **{k: str(v) for k, v in occ.detail.items()}},
-                )
-            )
-    items.sort(key=lambda i: (i.date, _ORDER[i.kind]))
-    return Timeline(
-        invoice_id=invoice.id,
-        stage=evaluation.stage,
-        paused=evaluation.paused,
-        paused_reason=evaluation.paused_reason,
-        items=items,
-    )
+    return await timeline(session, tenant_id, invoice_id, clock)
 
 
 admin_router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[AdminDep])

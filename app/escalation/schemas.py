@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.ledger.invoices.schemas import DunningStage, PauseReason
+
 
 class TimelineItem(BaseModel):
     kind: Literal["action", "payment", "event", "due", "planned"] = Field(
@@ -21,9 +23,9 @@ class TimelineItem(BaseModel):
 
 class Timeline(BaseModel):
     invoice_id: str
-    stage: str
+    stage: DunningStage
     paused: bool
-    paused_reason: str | None
+    paused_reason: PauseReason | None
     items: list[TimelineItem]
 
 

@@ -41,6 +41,7 @@ from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
 from app.ledger.invoices.service import to_out
 from app.outbox.events.models import Event
+from app.outbox.events.schemas import as_event_type
 from app.outbox.events.service import NewEvent, emit_many
 
 
@@ -80,8 +81,8 @@ def engine_state(
         due_date=invoice.due_date,
         amount=invoice.amount,
         balance=invoice.amount - (invoice.paid_amount or Decimal(0)),
-        status=invoice.status,  # type: ignore[arg-type]
-        debtor_kind=debtor.kind,  # type: ignore[arg-type]
+        status=invoice.status,
+        debtor_kind=debtor.kind,
         created_on=invoice.tracked_since,
         disputed=invoice.disputed,
         insolvent=debtor.insolvency_procedure is not None,
@@ -287,12 +288,12 @@ async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> Non
     clock = changes.clock
     today = clock.today()
     new = [i for i in changes.invoices if inspect(i).transient or inspect(i).pending]
+    stored = sorted({i.id for i in changes.invoices if inspect(i).persistent})
     for invoice, inputs in zip(
         new, (await load_engine_inputs(session, new, clock, new=True)).values(), strict=True
     ):
         _plan(invoice, answer(inputs.evaluate(today), clock))
     await session.flush()  # what the ledger changed, and the new invoices with their plan
-    stored = sorted({i.id for i in changes.invoices if inspect(i).persistent})
     if stored:
         invoices = list(
             (
@@ -315,7 +316,7 @@ async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> Non
             tenant_id=invoice.tenant_id,
             invoice_id=invoice.id,
             occurrence=event.occurrence,
-            type=event.type,
+            type=as_event_type(event.type),
             data={"invoice": to_out(invoice, today).model_dump(mode="json"), **event.data},
             occurred_on=today,
         )

@@ -26,6 +26,7 @@ from app.escalation.policy import Policy
 from app.escalation.service import answer, load_engine_inputs, store_answers
 from app.ledger.invoices.models import Invoice
 from app.ledger.invoices.service import to_out
+from app.outbox.events.schemas import EventType
 from app.outbox.events.service import NewEvent, emit_many
 from app.outbox.webhooks.tasks import dispatcher
 
@@ -107,7 +108,7 @@ async def sweep_batch(
     limit: int = BATCH_SIZE,
     *,
     claim_of: ClaimOf | None = None,
-) -> tuple[int, list[tuple[str, str]]]:
+) -> tuple[int, list[tuple[str, EventType]]]:
     """One batch in the caller's transaction: returns (invoices claimed, [(event id, type)])."""
     now = clock.now()
     today = clock.today()

@@ -51,10 +51,13 @@ PETITES_CREANCES_MAX_EUR = Decimal("5000.00")
 
 
 # --- Rate tables
+Half = Literal[1, 2]  # of a year: 1 from 1 January, 2 from 1 July
+
+
 @dataclass(frozen=True)
 class HalfYearRate:
     year: int
-    half: Literal[1, 2]
+    half: Half
     rate: Decimal
 
     @property

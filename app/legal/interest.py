@@ -78,7 +78,7 @@ class Claim:
     fixed_indemnity: Decimal
     total: Decimal
     provisional: bool
-    rate_basis: str  # one of RateBasis
+    rate_basis: RateBasis
 
 
 def _money(value: Decimal) -> Decimal:
@@ -110,6 +110,60 @@ def compute_claim(
     fixed_indemnity: Decimal = legal.FIXED_INDEMNITY_EUR,
 ) -> Claim:
     """The claim on ``as_of`` under the convention of the module docstring."""
+    _check_inputs(
+        amount=amount,
+        payments=payments,
+        debtor_kind=debtor_kind,
+        contractual_rate=contractual_rate,
+        fixed_indemnity=fixed_indemnity,
+    )
+    principal = _money(_unpaid_on(amount, payments, as_of))
+    kind, start, basis = _rate_from(
+        debtor_kind,
+        due_date,
+        contractual_rate=contractual_rate,
+        creditor_is_individual=creditor_is_individual,
+        consumer_interest_from=consumer_interest_from,
+    )
+    periods: list[InterestPeriod] = []
+    if start is not None and start <= as_of:
+        periods = _periods(
+            amount,
+            payments,
+            start,
+            as_of,
+            kind=kind,
+            contractual_rate=contractual_rate,
+            rates=rates,
+        )
+    interest = sum((p.amount for p in periods), ZERO)
+    indemnity = _indemnity(
+        amount,
+        payments,
+        due_date,
+        as_of,
+        debtor_kind=debtor_kind,
+        fixed_indemnity=fixed_indemnity,
+    )
+    return Claim(
+        principal=principal,
+        interest=interest,
+        interest_periods=tuple(periods),
+        fixed_indemnity=indemnity,
+        total=principal + interest + indemnity,
+        provisional=any(p.provisional for p in periods),
+        rate_basis=basis,
+    )
+
+
+def _check_inputs(
+    *,
+    amount: Decimal,
+    payments: Sequence[Payment],
+    debtor_kind: DebtorKind,
+    contractual_rate: Decimal | None,
+    fixed_indemnity: Decimal,
+) -> None:
     if debtor_kind not in ("business", "consumer"):
         raise ValueError(f"unknown debtor kind: {debtor_kind!r}")
     _require_decimal("amount", amount)
@@ -123,20 +177,28 @@ def compute_claim(
     for p in payments:
         _require_decimal("payment amount", p.amount)
 
-    def unpaid_on(d: dt.date) -> Decimal:
-        """Principal of day d: payments made on or before d no longer bear interest."""
-        paid = sum((p.amount for p in payments if p.paid_on <= d), ZERO)
-        return max(amount - paid, ZERO)
 
-    principal = _money(unpaid_on(as_of))
+def _unpaid_on(amount: Decimal, payments: Sequence[Payment], d: dt.date) -> Decimal:
+    """Principal of day d: payments made on or before d no longer bear interest."""
+    paid = sum((p.amount for p in payments if p.paid_on <= d), ZERO)
+    return max(amount - paid, ZERO)
 
-    # Which rate, from which day.
+
+def _rate_from(
+    debtor_kind: DebtorKind,
+    due_date: dt.date,
+    *,
+    contractual_rate: Decimal | None,
+    creditor_is_individual: bool,
+    consumer_interest_from: dt.date | None,
+) -> tuple[RateKind | None, dt.date | None, RateBasis]:
+    """Which rate (None: the contractual one), from which day (None: no interest runs yet)."""
     kind: RateKind | None
     start: dt.date | None
     if debtor_kind == "business":
         start = due_date + ONE_DAY
         kind = None if contractual_rate is not None else "b2b_default"
-        basis: str = "contractual" if contractual_rate is not None else "b2b_default"
+        basis: RateBasis = "contractual" if contractual_rate is not None else "b2b_default"
     else:
         # The consumer rules ignore any contractual rate: taux légal from the notice only.
         kind = "legal_individual" if creditor_is_individual else "legal_other"
@@ -145,58 +207,72 @@ def compute_claim(
         if consumer_interest_from is not None:
             start = max(consumer_interest_from, due_date + ONE_DAY)
             basis = kind
+    return kind, start, basis
 
+
+def _periods(
+    amount: Decimal,
+    payments: Sequence[Payment],
+    start: dt.date,
+    as_of: dt.date,
+    *,
+    kind: RateKind | None,
+    contractual_rate: Decimal | None,
+    rates: RateBook,
+) -> list[InterestPeriod]:
+    # A new period begins at each 1 Jan / 1 Jul and on each payment day.
+    cuts = {start}
+    boundary = next_half_year_start(start)
+    while boundary <= as_of:
+        cuts.add(boundary)
+        boundary = next_half_year_start(boundary)
+    cuts.update(p.paid_on for p in payments if start < p.paid_on <= as_of)
+    ordered = sorted(cuts)
     periods: list[InterestPeriod] = []
-    if start is not None and start <= as_of:
-        # A new period begins at each 1 Jan / 1 Jul and on each payment day.
-        cuts = {start}
-        boundary = next_half_year_start(start)
-        while boundary <= as_of:
-            cuts.add(boundary)
-            boundary = next_half_year_start(boundary)
-        cuts.update(p.paid_on for p in payments if start < p.paid_on <= as_of)
-        ordered = sorted(cuts)
-        for i, p_start in enumerate(ordered):
-            p_end = ordered[i + 1] - ONE_DAY if i + 1 < len(ordered) else as_of
-            p_principal = unpaid_on(p_start)
-            if p_principal <= 0:
-                continue
-            if kind is None:
-                assert contractual_rate is not None
-                found = RateForPeriod(contractual_rate, provisional=False, source="contractual")
-            else:
-                found = rates.rate_for(kind, *half_year_of(p_start))
-            days = (p_end - p_start).days + 1
-            periods.append(
-                InterestPeriod(
-                    start=p_start,
-                    end=p_end,
-                    days=days,
-                    rate=found.rate,
-                    principal=_money(p_principal),
-                    amount=period_interest(p_principal, found.rate, days),
-                    provisional=found.provisional,
-                )
+    for i, p_start in enumerate(ordered):
+        p_end = ordered[i + 1] - ONE_DAY if i + 1 < len(ordered) else as_of
+        p_principal = _unpaid_on(amount, payments, p_start)
+        if p_principal <= 0:
+            continue
+        if kind is None:
+            assert contractual_rate is not None
+            found = RateForPeriod(contractual_rate, provisional=False, source="contractual")
+        else:
+            found = rates.rate_for(kind, *half_year_of(p_start))
+        days = (p_end - p_start).days + 1
+        periods.append(
+            InterestPeriod(
+                start=p_start,
+                end=p_end,
+                days=days,
+                rate=found.rate,
+                principal=_money(p_principal),
+                amount=period_interest(p_principal, found.rate, days),
+                provisional=found.provisional,
             )
+        )
+    return periods
 
-    interest = sum((p.amount for p in periods), ZERO)
 
+def _indemnity(
+    amount: Decimal,
+    payments: Sequence[Payment],
+    due_date: dt.date,
+    as_of: dt.date,
+    *,
+    debtor_kind: DebtorKind,
+    fixed_indemnity: Decimal,
+) -> Decimal:
     # D441-5: due per *late* invoice, so only if something was still unpaid after the due date.
-    indemnity = ZERO
-    if debtor_kind == "business" and as_of > due_date and unpaid_on(due_date + ONE_DAY) > 0:
-        indemnity = _money(max(fixed_indemnity, legal.FIXED_INDEMNITY_EUR))
-    elif debtor_kind == "consumer":
-        indemnity = _money(legal.CONSUMER_FIXED_INDEMNITY_EUR)
-
-    return Claim(
-        principal=principal,
-        interest=interest,
-        interest_periods=tuple(periods),
-        fixed_indemnity=indemnity,
-        total=principal + interest + indemnity,
-        provisional=any(p.provisional for p in periods),
-        rate_basis=basis,
-    )
+    if (
+        debtor_kind == "business"
+        and as_of > due_date
+        and _unpaid_on(amount, payments, due_date + ONE_DAY) > 0
+    ):
+        return _money(max(fixed_indemnity, legal.FIXED_INDEMNITY_EUR))
+    if debtor_kind == "consumer":
+        return _money(legal.CONSUMER_FIXED_INDEMNITY_EUR)
+    return ZERO
 
 
 def combine_claims(claims: Sequence[Claim]) -> Claim:

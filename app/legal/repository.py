@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import FieldError, Unprocessable
+from app.legal.figures import Half
 from app.legal.interest import minimum_contractual_rate
 from app.legal.models import PublishedRate
 from app.legal.rates import RateBook, RateKind
@@ -18,11 +19,11 @@ from app.legal.rates import RateBook, RateKind
 
 async def rate_book(session: AsyncSession) -> RateBook:
     rows = await session.execute(select(PublishedRate).order_by(PublishedRate.id))
-    return RateBook(extra=[(r.kind, r.year, r.half, r.rate) for r in rows.scalars()])  # type: ignore[misc]
+    return RateBook(extra=[(r.kind, r.year, r.half, r.rate) for r in rows.scalars()])
 
 
 async def publish_rate(
-    session: AsyncSession, kind: RateKind, year: int, half: int, rate: Decimal, source: str
+    session: AsyncSession, kind: RateKind, year: int, half: Half, rate: Decimal, source: str
 ) -> None:
     """Record (or correct) the published rate of a half-year."""
     await session.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -35,10 +35,10 @@ Percent = Annotated[
     ),
 ]
 
-AgingBucket = Literal["not_due", "1_30", "31_60", "61_90", "over_90"]
-AGING_BUCKETS: tuple[AgingBucket, ...] = ("not_due", "1_30", "31_60", "61_90", "over_90")
-LateBucket = Literal["1_30", "31_60", "61_90", "over_90"]
-LATE_BUCKETS: tuple[LateBucket, ...] = ("1_30", "31_60", "61_90", "over_90")
+LateBucket = Literal["1_30", "31_60", "61_90", "over_90"]  # days past the due date
+LATE_BUCKETS: tuple[LateBucket, ...] = get_args(LateBucket)
+AgingBucket = Literal["not_due", LateBucket]
+AGING_BUCKETS: tuple[AgingBucket, ...] = get_args(AgingBucket)
 
 
 class CountAmount(BaseModel):

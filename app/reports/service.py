@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from sqlalchemy import (
     ARRAY,
+    CTE,
     ColumnElement,
     Date,
     Integer,
@@ -424,6 +425,36 @@ def recovery_statement(
     closed_to: dt.date | None,
     tz: str,
 ) -> Select[Any]:
+    paid = _paid_invoices(
+        tenant_id,
+        currency=currency,
+        creditor_id=creditor_id,
+        closed_from=closed_from,
+        closed_to=closed_to,
+    )
+    classified = _classified(paid, _escalation_events(paid, tz), _escalation_actions(paid, tz))
+    c = classified.c
+    # Sums, not averages: the total line is computed exactly from the step lines.
+    return select(
+        c.step,
+        func.min(c.rank).label("rank"),
+        func.avg(c.step_offset).label("step_offset"),
+        func.count().label("count"),
+        func.coalesce(func.sum(c.amount), ZERO).label("amount"),
+        func.sum(c.days_to_pay).label("days_to_pay"),
+        func.sum(c.days_late).label("days_late"),
+    ).group_by(c.step)
+
+
+def _paid_invoices(
+    tenant_id: str,
+    *,
+    currency: str,
+    creditor_id: str | None,
+    closed_from: dt.date | None,
+    closed_to: dt.date | None,
+) -> CTE:
+    """The paid invoices of the report."""
     paid_q = select(
         Invoice.id, Invoice.amount, Invoice.issue_date, Invoice.due_date, Invoice.closed_on
     ).where(Invoice.tenant_id == tenant_id, Invoice.status == "paid", Invoice.currency == currency)
@@ -433,10 +464,17 @@ def recovery_statement(
         paid_q = paid_q.where(Invoice.closed_on >= closed_from)
     if closed_to is not None:
         paid_q = paid_q.where(Invoice.closed_on <= closed_to)
-    paid = paid_q.cte("paid")
-    # Only invoices paid after their due date need their escalation history.
-    late = paid.c.closed_on > paid.c.due_date
+    return paid_q.cte("paid")
 
+
+def _late(paid: CTE) -> ColumnElement[bool]:
+    # Only invoices paid after their due date need their escalation history.
+    return paid.c.closed_on > paid.c.due_date
+
+
+def _escalation_events(paid: CTE, tz: str) -> Subquery:
+    """Per late invoice, the escalation events before its payment: the last reminder step (code
+    and day), whether a formal notice was required, whether its deadline expired."""
     # "Before the payment": on a day strictly before it. A payment dated the day a reminder fell
     # due was almost always under way before the reminder went out.
     event_day = func.coalesce(Event.occurred_on, _local_day(Event.created_at, tz))
@@ -454,7 +492,7 @@ def recovery_statement(
         ).filter(is_step),
         ARRAY(String),
     )
-    events = (
+    return (
         select(
             Event.invoice_id,
             last_step[2].label("step_code"),
@@ -469,12 +507,17 @@ def recovery_statement(
                 Event.type.in_((NOTICE_EVENT, LITIGATION_EVENT)),
             ),
             event_day < paid.c.closed_on,
-            late,
+            _late(paid),
         )
         .group_by(Event.invoice_id)
         .subquery("escalation_events")
     )
-    actions = (
+
+
+def _escalation_actions(paid: CTE, tz: str) -> Subquery:
+    """Per late invoice, whether a formal notice or a court procedure was recorded before its
+    payment."""
+    return (
         select(
             Action.invoice_id,
             func.bool_or(Action.type == "formal_notice").label("notice"),
@@ -484,11 +527,15 @@ def recovery_statement(
         .where(
             Action.type.in_(("formal_notice", *JUDICIAL_ACTIONS)),
             _local_day(Action.performed_at, tz) < paid.c.closed_on,
-            late,
+            _late(paid),
         )
         .group_by(Action.invoice_id)
         .subquery("escalation_actions")
     )
+
+
+def _classified(paid: CTE, events: Subquery, actions: Subquery) -> Subquery:
+    """Each paid invoice with the furthest step it reached before payment, and its figures."""
     before_due = paid.c.closed_on <= paid.c.due_date
     litigation = or_(events.c.litigation, actions.c.litigation)
     notice = or_(events.c.notice, actions.c.notice)
@@ -507,7 +554,7 @@ def recovery_statement(
         (reminded, _REMINDER_RANK),
         else_=_RANK["after_due"],
     )
-    classified = (
+    return (
         select(
             step.label("step"),
             rank.label("rank"),
@@ -524,17 +571,6 @@ def recovery_statement(
         )
         .subquery("classified")
     )
-    c = classified.c
-    # Sums, not averages: the total line is computed exactly from the step lines.
-    return select(
-        c.step,
-        func.min(c.rank).label("rank"),
-        func.avg(c.step_offset).label("step_offset"),
-        func.count().label("count"),
-        func.coalesce(func.sum(c.amount), ZERO).label("amount"),
-        func.sum(c.days_to_pay).label("days_to_pay"),
-        func.sum(c.days_late).label("days_late"),
-    ).group_by(c.step)
 
 
 async def recovery(

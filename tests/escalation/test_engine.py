@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.escalation.engine import (
+    ActionType,
     Evaluation,
     Installment,
     InvoiceState,
@@ -14,7 +15,7 @@ from app.escalation.engine import (
     count_contacts,
     evaluate,
 )
-from app.escalation.policy import DEFAULT_POLICY, Policy, PolicyStep
+from app.escalation.policy import DEFAULT_POLICY, Channel, Policy, PolicyStep
 from app.legal import figures as legal
 from app.legal.calendar import FRENCH_CALENDAR
 
@@ -36,7 +37,9 @@ def invoice(due: dt.date = D(2026, 3, 10), **kw) -> InvoiceState:
     return InvoiceState(**values)
 
 
-def action(type_: str, on: dt.date, channel: str | None = None, id_: str | None = None, **kw):
+def action(
+    type_: ActionType, on: dt.date, channel: Channel | None = None, id_: str | None = None, **kw
+):
     return RecordedAction(
         id=id_ or f"act_{type_}_{on.isoformat()}",
         type=type_,

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.escalation.engine import (
+    ActionType,
     Evaluation,
     Installment,
     InvoiceState,
@@ -17,7 +18,7 @@ from app.escalation.engine import (
     evaluate,
     step_key,
 )
-from app.escalation.policy import CAPPED_CHANNEL, DEFAULT_POLICY, Policy, PolicyStep
+from app.escalation.policy import CAPPED_CHANNEL, DEFAULT_POLICY, Channel, Policy, PolicyStep
 from app.legal import figures as legal
 from app.legal.calendar import FRENCH_CALENDAR
 
@@ -75,7 +76,7 @@ class Scenario:
     dispute: tuple[int, int] | None  # (from, to) inclusive
     insolvent_from: int | None
     promise: tuple[int, int] | None  # (recorded, promised date)
-    manual: tuple[tuple[int, str, str | None], ...]  # (day, type, channel)
+    manual: tuple[tuple[int, ActionType, Channel | None], ...]  # (day, type, channel)
     respond_lag: int | None  # the creditor records each step it is told about, this late
     notice_lag: int | None  # records the formal notice this long after it is required
     ar_lag: int | None  # and its AR comes back this long after
@@ -207,7 +208,7 @@ class Simulation:
             if o.key.startswith(ON_BUSINESS_DAYS):
                 self.order.append(o.key)
             if o.step is not None and o.step.kind != "formal_notice" and sc.respond_lag is not None:
-                type_ = "pre_reminder" if o.step.kind == "pre_reminder" else "reminder"
+                type_: ActionType = "pre_reminder" if o.step.kind == "pre_reminder" else "reminder"
                 self.actions.append(
                     RecordedAction(
                         f"resp_{o.key}", type_, o.step.channel, day + sc.respond_lag * DAY

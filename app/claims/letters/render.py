@@ -22,7 +22,7 @@ from fpdf import FPDF
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from app.legal import figures as legal
-from app.legal.interest import Claim
+from app.legal.interest import Claim, DebtorKind
 
 LetterKind = Literal["pre_reminder", "reminder_1", "reminder_2", "formal_notice"]
 LETTER_KINDS: tuple[LetterKind, ...] = ("pre_reminder", "reminder_1", "reminder_2", "formal_notice")
@@ -64,7 +64,7 @@ class LetterContext:
     kind: LetterKind
     creditor: Party
     debtor: Party
-    debtor_kind: Literal["business", "consumer"]
+    debtor_kind: DebtorKind
     invoices: tuple[LetterInvoice, ...]
     claim: Claim | None  # interest/indemnity claimed (None for pre_reminder)
     today: dt.date
@@ -443,6 +443,22 @@ class _LetterPDF(FPDF):
             self.set_font("helvetica", size=8)
             self.cell(0, 8, f"Page {self.page_no()}/{{nb}}", align="C")
 
+    def write_lines(
+        self,
+        text: str,
+        *,
+        style: str = "",
+        size: float = 10,
+        x: float | None = None,
+        w: float = 0,
+        align: str = "L",
+    ) -> None:
+        """`text` as a paragraph (wrapped), then back to the left margin on the next line."""
+        self.set_font("helvetica", style=style, size=size)
+        if x is not None:
+            self.set_x(x)
+        self.multi_cell(w, _LINE_H, _pdf_text(text), align=align, new_x="LMARGIN", new_y="NEXT")
+
 
 def render_pdf(ctx: LetterContext) -> bytes:
     letter = compose(ctx)
@@ -467,58 +483,54 @@ def _build_pdf(letter: Letter, today: dt.date, *, numbered: bool) -> _LetterPDF:
     # A fixed creation date keeps the output reproducible for the same letter.
     pdf.set_creation_date(dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC))
     pdf.add_page()
+    _pdf_heading(pdf, letter)
+    _pdf_blocks(pdf, letter)
+    _pdf_signature(pdf, letter)
+    return pdf
 
-    def write(
-        text: str,
-        *,
-        style: str = "",
-        size: float = 10,
-        x: float | None = None,
-        w: float = 0,
-        align: str = "L",
-    ) -> None:
-        pdf.set_font("helvetica", style=style, size=size)
-        if x is not None:
-            pdf.set_x(x)
-        pdf.multi_cell(w, _LINE_H, _pdf_text(text), align=align, new_x="LMARGIN", new_y="NEXT")
 
+def _pdf_heading(pdf: _LetterPDF, letter: Letter) -> None:
+    """Sender, recipient (window envelope position), place and date, subject and reference."""
     for i, text in enumerate(letter.sender_lines):
-        write(text, style="B" if i == 0 else "", w=90)
+        pdf.write_lines(text, style="B" if i == 0 else "", w=90)
     pdf.set_y(max(pdf.get_y() + 6, 50))
     for i, text in enumerate(letter.recipient_lines):
-        write(text, style="B" if i == 0 else "", x=_RIGHT_COLUMN_X, w=80)
+        pdf.write_lines(text, style="B" if i == 0 else "", x=_RIGHT_COLUMN_X, w=80)
     pdf.ln(8)
-    write(letter.place_date, align="R")
+    pdf.write_lines(letter.place_date, align="R")
     pdf.ln(6)
     if letter.registered:
-        write("Lettre recommandée avec accusé de réception", style="B")
+        pdf.write_lines("Lettre recommandée avec accusé de réception", style="B")
         pdf.ln(1)
-    write(f"Objet : {letter.subject}", style="B", size=10.5)
-    write(letter.reference)
+    pdf.write_lines(f"Objet : {letter.subject}", style="B", size=10.5)
+    pdf.write_lines(letter.reference)
     pdf.ln(4)
 
+
+def _pdf_blocks(pdf: _LetterPDF, letter: Letter) -> None:
     for block in letter.blocks:
         if block.kind == "p":
-            write(block.lines[0], align="J")
+            pdf.write_lines(block.lines[0], align="J")
         elif block.kind == "ul":
             for item in block.lines:
                 pdf.set_x(pdf.l_margin + 4)
                 pdf.cell(4, _LINE_H, "-")
-                write(item)
+                pdf.write_lines(item)
         else:
             _pdf_invoice_table(pdf, letter)
             pdf.ln(0.5)
         pdf.ln(2.5)
 
+
+def _pdf_signature(pdf: _LetterPDF, letter: Letter) -> None:
     # Keep the signature block on the page it starts on.
     if pdf.get_y() > pdf.h - pdf.b_margin - 25:
         pdf.add_page()
     pdf.ln(6)
-    write(letter.signature, style="B", x=_RIGHT_COLUMN_X, w=80)
+    pdf.write_lines(letter.signature, style="B", x=_RIGHT_COLUMN_X, w=80)
     pdf.set_x(_RIGHT_COLUMN_X)
     pdf.set_font("helvetica", style="I", size=9)
     pdf.cell(80, _LINE_H, "Signature")
-    return pdf
 
 
 def _pdf_invoice_table(pdf: FPDF, letter: Letter) -> None:

@@ -75,7 +75,7 @@ async def letter_context(
             email=debtor.email,
             phone=debtor.phone,
         ),
-        debtor_kind=debtor.kind,  # type: ignore[arg-type]
+        debtor_kind=debtor.kind,
         invoices=(
             LetterInvoice(
                 number=invoice.number,

@@ -6,6 +6,8 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.escalation.engine import ActionType
+from app.escalation.policy import Channel
 
 
 class Action(Base):
@@ -19,8 +21,8 @@ class Action(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
-    type: Mapped[str] = mapped_column(String(32))
-    channel: Mapped[str | None] = mapped_column(String(32))
+    type: Mapped[ActionType] = mapped_column(String(32))
+    channel: Mapped[Channel | None] = mapped_column(String(32))
     step: Mapped[str | None] = mapped_column(String(40))  # the policy step it carries out
     performed_at: Mapped[dt.datetime]
     note: Mapped[str | None] = mapped_column(String(2000))

@@ -3,16 +3,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from sqlalchemy import select
 
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_of, page_params
+from app.core.pagination import Page, PageParams, page_params
 from app.escalation.actions import service
 from app.escalation.actions.models import Action
 from app.escalation.actions.schemas import ActionCreate, ActionOut, ActionUpdate
-from app.ledger.invoices.models import Invoice
 from app.tenants.auth import ClockDep, TenantId
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -48,9 +46,7 @@ async def list_actions(
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[ActionOut]:
-    await get_owned(session, Invoice, tenant_id, invoice_id)
-    stmt = select(Action).where(Action.invoice_id == invoice_id, Action.tenant_id == tenant_id)
-    return await page_of(session, stmt, Action.id, page, service.to_out)
+    return await service.list_actions_page(session, tenant_id, invoice_id, page)
 
 
 @router.get("/actions/{action_id}", summary="Get an action", responses=problem_responses(401, 404))

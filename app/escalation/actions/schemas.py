@@ -1,29 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from app.core.types import Day, InputModel, Note
-
-ActionType = Literal[
-    "pre_reminder",
-    "reminder",
-    "formal_notice",
-    "phone_call",
-    "promise_to_pay",
-    "handover",
-    "mediation",
-    "injonction_de_payer",
-    "petites_creances",
-    "assignation",
-    "note",
-    "acknowledgment",
-]
-ActionChannel = Literal[
-    "email", "phone", "letter", "registered_letter", "sms", "commissaire_de_justice"
-]
+from app.escalation.engine import ActionType
+from app.escalation.policy import Channel
 
 
 class ProofIn(InputModel):
@@ -43,7 +26,7 @@ class ProofIn(InputModel):
 
 class ActionCreate(InputModel):
     type: ActionType
-    channel: ActionChannel | None = None
+    channel: Channel | None = None
     performed_at: dt.datetime = Field(description="When it was done (RFC 3339 with offset)")
     step: str | None = Field(
         default=None, max_length=40, description="The policy step it carries out, if any"
@@ -102,8 +85,8 @@ class ProofOut(BaseModel):
 class ActionOut(BaseModel):
     id: str
     invoice_id: str
-    type: str
-    channel: str | None
+    type: ActionType
+    channel: Channel | None
     step: str | None
     performed_at: dt.datetime
     note: str | None

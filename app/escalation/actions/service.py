@@ -14,6 +14,7 @@ from app.core.crud import get_owned
 from app.core.db import flush, mark_invoice_changed
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.ids import new_id
+from app.core.pagination import Page, PageParams, page_of
 from app.escalation.actions.models import Action
 from app.escalation.actions.schemas import ActionCreate, ActionOut, ActionUpdate, ProofOut
 from app.escalation.engine import count_contacts
@@ -149,3 +150,12 @@ async def list_actions(session: AsyncSession, invoice_id: str) -> list[Action]:
         .order_by(Action.performed_at, Action.id)
     )
     return list(rows.scalars())
+
+
+async def list_actions_page(
+    session: AsyncSession, tenant_id: str, invoice_id: str, page: PageParams
+) -> Page[ActionOut]:
+    """One page of the invoice's actions, in the order they were recorded."""
+    await get_owned(session, Invoice, tenant_id, invoice_id)
+    stmt = select(Action).where(Action.invoice_id == invoice_id, Action.tenant_id == tenant_id)
+    return await page_of(session, stmt, Action.id, page, to_out)

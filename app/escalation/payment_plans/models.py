@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.escalation.payment_plans.schemas import PlanStatus
 
 
 class PaymentPlan(Base):
@@ -26,7 +27,7 @@ class PaymentPlan(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | replaced
+    status: Mapped[PlanStatus] = mapped_column(String(16), default="active")
     paid_before: Mapped[Decimal]  # invoice.paid_amount when agreed: later payments count toward it
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 

@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import datetime as dt
 from itertools import pairwise
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from app.core.types import Day, InputModel, MoneyOut, PositiveMoney
+
+PlanStatus = Literal["active", "replaced"]  # replaced: a newer plan was agreed
+InstallmentStatus = Literal["paid", "due", "missed"]  # from the payments since the plan
 
 
 class InstallmentIn(InputModel):
@@ -30,13 +34,15 @@ class InstallmentOut(BaseModel):
     seq: int
     due_date: dt.date
     amount: MoneyOut
-    status: str = Field(description="paid | due | missed (from payments since the plan)")
+    status: InstallmentStatus = Field(
+        description="paid | due | missed (from payments since the plan)"
+    )
 
 
 class PaymentPlanOut(BaseModel):
     id: str
     invoice_id: str
-    status: str
+    status: PlanStatus
     installments: list[InstallmentOut]
     paid_since_plan: MoneyOut
     on_track: bool

@@ -15,7 +15,12 @@ from app.core.db import flush, mark_invoice_changed
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.core.ids import new_id
 from app.escalation.payment_plans.models import Installment, PaymentPlan
-from app.escalation.payment_plans.schemas import InstallmentOut, PaymentPlanCreate, PaymentPlanOut
+from app.escalation.payment_plans.schemas import (
+    InstallmentOut,
+    InstallmentStatus,
+    PaymentPlanCreate,
+    PaymentPlanOut,
+)
 from app.ledger.invoices.models import Invoice
 
 
@@ -77,6 +82,7 @@ async def plan_out(
     cumulative = Decimal(0)
     out: list[InstallmentOut] = []
     on_track = True
+    status: InstallmentStatus
     for row in rows:
         cumulative += row.amount
         if paid >= cumulative:

@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from sqlalchemy import select
 
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_of, page_params
+from app.core.pagination import Page, PageParams, page_params
 from app.escalation.policies import service
 from app.escalation.policies.models import DunningPolicy
 from app.escalation.policies.schemas import PolicyCreate, PolicyOut
@@ -47,8 +46,7 @@ async def create_policy(body: PolicyCreate, tenant_id: TenantId, session: Sessio
 async def list_policies(
     tenant_id: TenantId, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[PolicyOut]:
-    stmt = select(DunningPolicy).where(DunningPolicy.tenant_id == tenant_id)
-    return await page_of(session, stmt, DunningPolicy.id, page, service.stored_out)
+    return await service.list_policies(session, tenant_id, page)
 
 
 @router.get("/{policy_id}", summary="Get a dunning policy", responses=problem_responses(401, 404))

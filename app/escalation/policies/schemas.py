@@ -47,8 +47,8 @@ class PolicyCreate(InputModel):
 
 class StepOut(BaseModel):
     code: str
-    kind: str
-    channel: str
+    kind: StepKind
+    channel: Channel
     offset_days: int
     min_amount: MoneyOut | None
 
@@ -59,7 +59,7 @@ class PolicyOut(BaseModel):
     steps: list[StepOut]
     formal_notice_deadline_days: int
     promise_grace_days: int
-    holiday_subdivision: str | None
+    holiday_subdivision: HolidaySubdivision | None
     created_at: dt.datetime | None
 
 

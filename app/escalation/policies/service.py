@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import FieldError, Unprocessable
 from app.core.ids import new_id
+from app.core.pagination import Page, PageParams, page_of
 from app.escalation.policies.models import DunningPolicy
 from app.escalation.policies.schemas import PolicyCreate, PolicyOut, StepOut, definition_of
 from app.escalation.policy import DEFAULT_POLICY, Policy, PolicyStep, validate_policy
@@ -101,3 +102,8 @@ async def create_policy(session: AsyncSession, tenant_id: str, body: PolicyCreat
     await session.flush()
     await session.refresh(stored)
     return stored
+
+
+async def list_policies(session: AsyncSession, tenant_id: str, page: PageParams) -> Page[PolicyOut]:
+    stmt = select(DunningPolicy).where(DunningPolicy.tenant_id == tenant_id)
+    return await page_of(session, stmt, DunningPolicy.id, page, stored_out)

@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from sqlalchemy import select
 
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_of, page_params
+from app.core.pagination import Page, PageParams, page_params
 from app.ledger.creditors import service
 from app.ledger.creditors.models import Creditor
 from app.ledger.creditors.schemas import CreditorCreate, CreditorOut, CreditorUpdate
@@ -37,10 +36,7 @@ async def list_creditors(
     page: Annotated[PageParams, Depends(page_params)],
     external_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[CreditorOut]:
-    stmt = select(Creditor).where(Creditor.tenant_id == tenant_id)
-    if external_id is not None:
-        stmt = stmt.where(Creditor.external_id == external_id)
-    return await page_of(session, stmt, Creditor.id, page, CreditorOut.model_validate)
+    return await service.list_creditors(session, tenant_id, page, external_id=external_id)
 
 
 @router.get("/{creditor_id}", summary="Get a creditor", responses=problem_responses(401, 404))

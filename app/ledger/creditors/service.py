@@ -3,14 +3,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.crud import apply_changes, flush_or_conflict, get_owned
 from app.core.errors import FieldError, Unprocessable
 from app.core.ids import new_id
+from app.core.pagination import Page, PageParams, page_of
 from app.core.types import siret_outside_siren
 from app.ledger.creditors.models import POLICY_FOREIGN_KEY, Creditor
-from app.ledger.creditors.schemas import CreditorCreate, CreditorUpdate
+from app.ledger.creditors.schemas import CreditorCreate, CreditorOut, CreditorUpdate
 from app.legal.repository import check_contractual_rate
 
 _CONFLICTS = {"uq_creditors_tenant_id_external_id": "A creditor with this external_id exists."}
@@ -59,3 +61,12 @@ async def update_creditor(
     await flush_or_conflict(session, _CONFLICTS, _REFERENCES)
     await session.refresh(creditor)
     return creditor
+
+
+async def list_creditors(
+    session: AsyncSession, tenant_id: str, page: PageParams, *, external_id: str | None = None
+) -> Page[CreditorOut]:
+    stmt = select(Creditor).where(Creditor.tenant_id == tenant_id)
+    if external_id is not None:
+        stmt = stmt.where(Creditor.external_id == external_id)
+    return await page_of(session, stmt, Creditor.id, page, CreditorOut.model_validate)

@@ -8,6 +8,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.ledger.debtors.schemas import InsolvencyProcedure, Language
+from app.legal.interest import DebtorKind
 
 
 class Debtor(Base):
@@ -25,16 +27,16 @@ class Debtor(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     creditor_id: Mapped[str] = mapped_column(ForeignKey("creditors.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # business | consumer: the law that applies
+    kind: Mapped[DebtorKind] = mapped_column(String(16))  # the law that applies
     name: Mapped[str] = mapped_column(String(200))
     siren: Mapped[str | None] = mapped_column(String(20))
     siret: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    language: Mapped[str] = mapped_column(String(8), default="fr")
+    language: Mapped[Language] = mapped_column(String(8), default="fr")
     external_id: Mapped[str | None] = mapped_column(String(200))
-    insolvency_procedure: Mapped[str | None] = mapped_column(String(32))
+    insolvency_procedure: Mapped[InsolvencyProcedure | None] = mapped_column(String(32))
     insolvency_opened_on: Mapped[dt.date | None]
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

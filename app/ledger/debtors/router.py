@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from sqlalchemy import select
 
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_of, page_params
+from app.core.pagination import Page, PageParams, page_params
 from app.ledger.debtors import service
 from app.ledger.debtors.models import Debtor
 from app.ledger.debtors.schemas import DebtorCreate, DebtorOut, DebtorUpdate
@@ -35,12 +34,9 @@ async def list_debtors(
     creditor_id: Annotated[str | None, Query(max_length=40)] = None,
     external_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[DebtorOut]:
-    stmt = select(Debtor).where(Debtor.tenant_id == tenant_id)
-    if creditor_id is not None:
-        stmt = stmt.where(Debtor.creditor_id == creditor_id)
-    if external_id is not None:
-        stmt = stmt.where(Debtor.external_id == external_id)
-    return await page_of(session, stmt, Debtor.id, page, service.to_out)
+    return await service.list_debtors(
+        session, tenant_id, page, creditor_id=creditor_id, external_id=external_id
+    )
 
 
 @router.get("/{debtor_id}", summary="Get a debtor", responses=problem_responses(401, 404))

@@ -19,9 +19,10 @@ from app.core.types import (
     siret_outside_siren,
 )
 from app.ledger.creditors.schemas import AddressOut
+from app.legal.interest import DebtorKind
 
-DebtorKind = Literal["business", "consumer"]
 InsolvencyProcedure = Literal["sauvegarde", "redressement_judiciaire", "liquidation_judiciaire"]
+Language = Literal["fr", "en"]  # of the letters
 
 
 class Insolvency(InputModel):
@@ -33,7 +34,7 @@ class Insolvency(InputModel):
 
 
 class InsolvencyOut(BaseModel):
-    procedure: str
+    procedure: InsolvencyProcedure
     opened_on: dt.date
 
 
@@ -45,7 +46,7 @@ class DebtorFields(InputModel):
     email: Email | None = None
     phone: Phone | None = None
     address: Address | None = None
-    language: Literal["fr", "en"] | None = Field(
+    language: Language | None = Field(
         default=None, description="Language of the letters; `fr` when not given"
     )
     external_id: ExternalId | None = None
@@ -80,14 +81,14 @@ class DebtorOut(BaseModel):
 
     id: str
     creditor_id: str
-    kind: str
+    kind: DebtorKind
     name: str
     siren: str | None
     siret: str | None
     email: str | None
     phone: str | None
     address: AddressOut | None
-    language: str
+    language: Language
     external_id: str | None
     insolvency: InsolvencyOut | None
     created_at: dt.datetime

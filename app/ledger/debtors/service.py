@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import Clock
 from app.core.crud import apply_changes, flush_or_conflict, get_owned
 from app.core.db import mark_invoice_changed
-from app.core.errors import FieldError, Unprocessable
+from app.core.errors import FieldError, NotFound, Unprocessable
 from app.core.ids import new_id
+from app.core.pagination import Page, PageParams, page_of
 from app.core.types import siret_outside_siren
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
@@ -50,7 +51,7 @@ async def require_creditor(session: AsyncSession, tenant_id: str, creditor_id: s
     """The creditor named in a body: unknown (or another tenant's) is a 422 on that field."""
     try:
         return await get_owned(session, Creditor, tenant_id, creditor_id)
-    except Exception:
+    except NotFound:
         raise Unprocessable(
             f"No creditor {creditor_id}.",
             errors=[FieldError(loc=["body", "creditor_id"], msg="unknown creditor")],
@@ -105,3 +106,19 @@ async def update_debtor(
     await flush_or_conflict(session, _CONFLICTS)
     await session.refresh(debtor)
     return debtor
+
+
+async def list_debtors(
+    session: AsyncSession,
+    tenant_id: str,
+    page: PageParams,
+    *,
+    creditor_id: str | None = None,
+    external_id: str | None = None,
+) -> Page[DebtorOut]:
+    stmt = select(Debtor).where(Debtor.tenant_id == tenant_id)
+    if creditor_id is not None:
+        stmt = stmt.where(Debtor.creditor_id == creditor_id)
+    if external_id is not None:
+        stmt = stmt.where(Debtor.external_id == external_id)
+    return await page_of(session, stmt, Debtor.id, page, to_out)

@@ -3,16 +3,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from sqlalchemy import select
 
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_of, page_params
+from app.core.pagination import Page, PageParams, page_params
 from app.ledger.disputes import service
 from app.ledger.disputes.models import Dispute
 from app.ledger.disputes.schemas import DisputeCreate, DisputeOut, DisputeResolve
-from app.ledger.invoices.models import Invoice
 from app.tenants.auth import ClockDep, TenantId
 
 router = APIRouter(prefix="/v1", tags=["disputes"])
@@ -42,9 +40,7 @@ async def list_disputes(
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[DisputeOut]:
-    await get_owned(session, Invoice, tenant_id, invoice_id)
-    stmt = select(Dispute).where(Dispute.invoice_id == invoice_id, Dispute.tenant_id == tenant_id)
-    return await page_of(session, stmt, Dispute.id, page, DisputeOut.model_validate)
+    return await service.list_disputes(session, tenant_id, invoice_id, page)
 
 
 @router.get(

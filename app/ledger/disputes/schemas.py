@@ -9,6 +9,7 @@ from app.core.types import InputModel, Note
 
 DisputeReason = Literal["quality", "billing_error", "not_received", "amount", "other"]
 DisputeResolution = Literal["upheld", "rejected", "credit_note", "settled", "other"]
+DisputeStatus = Literal["open", "resolved"]
 
 
 class DisputeCreate(InputModel):
@@ -29,10 +30,10 @@ class DisputeOut(BaseModel):
 
     id: str
     invoice_id: str
-    reason: str
+    reason: DisputeReason
     note: str | None
-    status: Literal["open", "resolved"]
+    status: DisputeStatus
     opened_at: dt.datetime
     resolved_at: dt.datetime | None
-    resolution: str | None
+    resolution: DisputeResolution | None
     resolution_note: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -9,6 +10,7 @@ from app.core.crud import flush_or_conflict, get_owned
 from app.core.db import QueuedEvent, mark_invoice_changed
 from app.core.errors import Conflict
 from app.core.ids import new_id
+from app.core.pagination import Page, PageParams, page_of
 from app.ledger.disputes.models import Dispute
 from app.ledger.disputes.schemas import DisputeCreate, DisputeOut, DisputeResolve
 from app.ledger.invoices.models import Invoice
@@ -67,3 +69,11 @@ async def resolve_dispute(
     invoice.disputed = False
     await _changed(session, invoice, dispute, "resolved", clock)
     return dispute
+
+
+async def list_disputes(
+    session: AsyncSession, tenant_id: str, invoice_id: str, page: PageParams
+) -> Page[DisputeOut]:
+    await get_owned(session, Invoice, tenant_id, invoice_id)
+    stmt = select(Dispute).where(Dispute.invoice_id == invoice_id, Dispute.tenant_id == tenant_id)
+    return await page_of(session, stmt, Dispute.id, page, DisputeOut.model_validate)

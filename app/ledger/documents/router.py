@@ -3,16 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from sqlalchemy import select
 
-from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.ids import new_id
-from app.core.pagination import Page, PageParams, page_of, page_params
-from app.ledger.documents.models import Document
+from app.core.pagination import Page, PageParams, page_params
+from app.ledger.documents import service
 from app.ledger.documents.schemas import DocumentCreate, DocumentOut
-from app.ledger.invoices.models import Invoice
 from app.tenants.auth import TenantId
 
 router = APIRouter(prefix="/v1/invoices/{invoice_id}/documents", tags=["actions"])
@@ -27,13 +23,7 @@ router = APIRouter(prefix="/v1/invoices/{invoice_id}/documents", tags=["actions"
 async def add_document(
     invoice_id: str, body: DocumentCreate, tenant_id: TenantId, session: SessionDep
 ) -> DocumentOut:
-    invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
-    document = Document(
-        id=new_id("doc"), tenant_id=tenant_id, invoice_id=invoice.id, **body.model_dump()
-    )
-    session.add(document)
-    await session.flush()
-    await session.refresh(document)
+    document = await service.add_document(session, tenant_id, invoice_id, body)
     return DocumentOut.model_validate(document)
 
 
@@ -46,8 +36,4 @@ async def list_documents(
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[DocumentOut]:
-    await get_owned(session, Invoice, tenant_id, invoice_id)
-    stmt = select(Document).where(
-        Document.invoice_id == invoice_id, Document.tenant_id == tenant_id
-    )
-    return await page_of(session, stmt, Document.id, page, DocumentOut.model_validate)
+    return await service.list_documents(session, tenant_id, invoice_id, page)

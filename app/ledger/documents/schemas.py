@@ -24,7 +24,7 @@ class DocumentOut(BaseModel):
 
     id: str
     invoice_id: str
-    kind: str
+    kind: DocumentKind
     reference: str | None
     date: dt.date | None
     note: str | None

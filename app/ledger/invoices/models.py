@@ -7,6 +7,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Numeric, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.ledger.invoices.schemas import DunningStage, InvoiceStatus, PauseReason
 
 
 class Invoice(Base):
@@ -37,18 +38,18 @@ class Invoice(Base):
     late_penalty_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
     external_id: Mapped[str | None] = mapped_column(String(200))
     paid_amount: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[InvoiceStatus] = mapped_column(String(16), default="open")
     closed_reason: Mapped[str | None] = mapped_column(String(2000))
     closed_on: Mapped[dt.date | None]
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     tracked_since: Mapped[dt.date]  # first local day the service knew it (no catch-up before)
     # Dunning state, kept current by the escalation engine whenever the invoice changes.
-    dunning_stage: Mapped[str] = mapped_column(String(32), default="not_due")
+    dunning_stage: Mapped[DunningStage] = mapped_column(String(32), default="not_due")
     last_step: Mapped[str | None] = mapped_column(String(40))
     next_step: Mapped[str | None] = mapped_column(String(40))
     next_action_at: Mapped[dt.datetime | None]
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    paused_reason: Mapped[str | None] = mapped_column(String(32))
+    paused_reason: Mapped[PauseReason | None] = mapped_column(String(32))
     formal_notice_deadline: Mapped[dt.date | None]
     limitation_ends_on: Mapped[dt.date | None]
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
-from sqlalchemy import select
 
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_of, page_params
+from app.core.pagination import Page, PageParams, page_params
 from app.ledger.invoices import service
 from app.ledger.invoices.models import Invoice
 from app.ledger.invoices.schemas import (
@@ -66,19 +65,16 @@ async def list_invoices(
         bool | None, Query(description="true: open and past due; false: the others")
     ] = None,
 ) -> Page[InvoiceOut]:
-    today = clock.today()
-    stmt = select(Invoice).where(Invoice.tenant_id == tenant_id)
-    if creditor_id is not None:
-        stmt = stmt.where(Invoice.creditor_id == creditor_id)
-    if debtor_id is not None:
-        stmt = stmt.where(Invoice.debtor_id == debtor_id)
-    if status is not None:
-        stmt = stmt.where(Invoice.status == status)
-    if overdue is True:
-        stmt = stmt.where(Invoice.status == "open", Invoice.due_date < today)
-    elif overdue is False:
-        stmt = stmt.where((Invoice.status != "open") | (Invoice.due_date >= today))
-    return await page_of(session, stmt, Invoice.id, page, lambda r: service.to_out(r, today))
+    return await service.list_invoices(
+        session,
+        tenant_id,
+        page,
+        clock,
+        creditor_id=creditor_id,
+        debtor_id=debtor_id,
+        status=status,
+        overdue=overdue,
+    )
 
 
 @router.get("/{invoice_id}", summary="Get an invoice", responses=problem_responses(401, 404))

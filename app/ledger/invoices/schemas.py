@@ -18,6 +18,17 @@ from app.core.types import (
 )
 
 InvoiceStatus = Literal["open", "paid", "cancelled", "written_off"]
+# The dunning state the escalation engine answers, stored on the invoice.
+DunningStage = Literal[
+    "not_due",
+    "overdue",
+    "reminders",
+    "formal_notice_required",
+    "formal_notice_sent",
+    "litigation",
+    "closed",
+]
+PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "insolvency"]
 InvoiceNumber = str
 
 
@@ -57,7 +68,7 @@ class InvoiceUpdate(PatchModel):
 
 
 class DunningOut(BaseModel):
-    stage: str = Field(
+    stage: DunningStage = Field(
         description="not_due | overdue | reminders | formal_notice_required | "
         "formal_notice_sent | litigation | closed"
     )
@@ -65,7 +76,7 @@ class DunningOut(BaseModel):
     next_step: str | None
     next_action_at: dt.datetime | None
     paused: bool
-    paused_reason: str | None = Field(
+    paused_reason: PauseReason | None = Field(
         description="dispute | promise_to_pay | payment_plan | insolvency"
     )
     formal_notice_deadline: dt.date | None

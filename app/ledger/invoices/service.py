@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.core.crud import apply_changes, flush_or_conflict, get_owned
 from app.core.db import flush, mark_invoice_changed
 from app.core.errors import Conflict, FieldError, ProblemError, Unprocessable
 from app.core.ids import new_id
+from app.core.pagination import Page, PageParams, page_of
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.debtors.service import require_creditor
@@ -30,6 +32,7 @@ from app.ledger.invoices.schemas import (
     DunningOut,
     InvoiceCreate,
     InvoiceOut,
+    InvoiceStatus,
     InvoiceUpdate,
 )
 from app.legal import figures as legal
@@ -189,7 +192,7 @@ async def close_invoice(
     tenant_id: str,
     invoice_id: str,
     *,
-    status: str,
+    status: InvoiceStatus,
     reason: str,
     clock: Clock,
 ) -> Invoice:
@@ -216,6 +219,33 @@ _COMPARED = (
     "late_penalty_rate",
     "external_id",
 )
+
+
+async def list_invoices(
+    session: AsyncSession,
+    tenant_id: str,
+    page: PageParams,
+    clock: Clock,
+    *,
+    creditor_id: str | None = None,
+    debtor_id: str | None = None,
+    status: InvoiceStatus | None = None,
+    overdue: bool | None = None,
+) -> Page[InvoiceOut]:
+    """`overdue`: true, open and past due; false, the others."""
+    today = clock.today()
+    stmt = select(Invoice).where(Invoice.tenant_id == tenant_id)
+    if creditor_id is not None:
+        stmt = stmt.where(Invoice.creditor_id == creditor_id)
+    if debtor_id is not None:
+        stmt = stmt.where(Invoice.debtor_id == debtor_id)
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status)
+    if overdue is True:
+        stmt = stmt.where(Invoice.status == "open", Invoice.due_date < today)
+    elif overdue is False:
+        stmt = stmt.where((Invoice.status != "open") | (Invoice.due_date >= today))
+    return await page_of(session, stmt, Invoice.id, page, lambda r: to_out(r, today))
 
 
 def _item_problem(exc: ProblemError) -> dict[str, object]:
@@ -250,6 +280,45 @@ async def upsert_batch(
     Bad items are reported by index and never block the good ones; an unchanged item writes
     nothing, so re-running a batch creates and updates nothing."""
     errors: list[BatchItemError] = []
+    parsed = _parse_items(items, errors)
+    batch = await _load_batch(session, tenant_id, parsed)
+    today = clock.today()
+    rate_floor = minimum_contractual_rate(today, await rate_book(session))
+    for index, data in sorted(parsed.items()):
+        try:
+            _plan_item(batch, index, data, tenant_id=tenant_id, today=today, rate_floor=rate_floor)
+        except ProblemError as exc:
+            errors.append(BatchItemError(index=index, problem=_item_problem(exc)))
+
+    # One batched refresh: the updated invoices, and the new ones planned before their INSERT.
+    for invoice in [*batch.new_invoices, *batch.changed]:
+        mark_invoice_changed(session, invoice, clock)
+    await flush(session)
+    created = await _insert_new(session, batch, errors)
+    errors.sort(key=lambda e: e.index)
+    return BatchResult(
+        created=created, updated=len(batch.changed), unchanged=batch.unchanged, errors=errors
+    )
+
+
+@dataclass
+class _Batch:
+    """What a batch upsert found stored, and what it is to write."""
+
+    creditors: dict[str, Creditor]
+    debtors: dict[str, Debtor]
+    existing: dict[tuple[str, str], Invoice]  # by (creditor_id, number)
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    new_invoices: list[Invoice] = field(default_factory=list)
+    new_index: dict[tuple[str, str], int] = field(default_factory=dict)
+    changed: list[Invoice] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def _parse_items(
+    items: list[dict[str, Any]], errors: list[BatchItemError]
+) -> dict[int, InvoiceCreate]:
+    """The valid items by index; a problem in `errors` for each invalid one."""
     parsed: dict[int, InvoiceCreate] = {}
     for index, item in enumerate(items):
         try:
@@ -258,7 +327,13 @@ async def upsert_batch(
             errors.append(
                 BatchItemError(index=index, problem=_item_problem(_validation_problem(exc)))
             )
+    return parsed
 
+
+async def _load_batch(
+    session: AsyncSession, tenant_id: str, parsed: dict[int, InvoiceCreate]
+) -> _Batch:
+    """The creditors, debtors and existing invoices (locked) the items name."""
     creditor_ids = {p.creditor_id for p in parsed.values()}
     debtor_ids = {p.debtor_id for p in parsed.values()}
     creditors = {
@@ -303,106 +378,111 @@ async def upsert_batch(
         if parsed
         else {}
     )
+    return _Batch(creditors=creditors, debtors=debtors, existing=existing)
 
-    today = clock.today()
-    rate_floor = minimum_contractual_rate(today, await rate_book(session))
-    seen: set[tuple[str, str]] = set()
-    new_invoices: list[Invoice] = []
-    new_index: dict[tuple[str, str], int] = {}
-    changed: list[Invoice] = []
-    unchanged = 0
-    for index, data in sorted(parsed.items()):
-        key = (data.creditor_id, data.number)
-        try:
-            creditor = creditors.get(data.creditor_id)
-            if creditor is None:
-                raise Unprocessable(
-                    f"No creditor {data.creditor_id}.",
-                    errors=[FieldError(loc=["body", "creditor_id"], msg="unknown creditor")],
-                )
-            debtor = debtors.get(data.debtor_id)
-            if debtor is None:
-                raise _debtor_error("unknown debtor")
-            if debtor.creditor_id != creditor.id:
-                raise _debtor_error("the debtor belongs to another creditor")
-            if key in seen:
-                raise Conflict(f"Invoice number {data.number} appears twice in this batch.")
-            if data.late_penalty_rate is not None and data.late_penalty_rate < rate_floor:
-                raise Unprocessable(
-                    f"A contractual late-penalty rate of {data.late_penalty_rate}% is below the "
-                    f"legal floor of {rate_floor}% (3 x the taux d'intérêt légal, L441-10).",
-                    errors=[FieldError(loc=["body", "late_penalty_rate"], msg="below the floor")],
-                )
-            seen.add(key)
-            values = data.model_dump()
-            values["due_date"] = data.due_date or data.issue_date + dt.timedelta(
-                days=creditor.payment_terms_days
-            )
-            current = existing.get(key)
-            if current is None:
-                invoice = Invoice(
-                    id=new_id("inv"),
-                    tenant_id=tenant_id,
-                    paid_amount=Decimal("0.00"),
-                    status="open",
-                    disputed=False,
-                    tracked_since=today,
-                    **values,
-                )
-                new_invoices.append(invoice)
-                new_index[key] = index
-                continue
-            if all(getattr(current, f) == values[f] for f in _COMPARED):
-                unchanged += 1
-                continue
-            if current.status != "open":
-                raise Conflict(
-                    f"Invoice {data.number} is {current.status}; it can no longer change."
-                )
-            if values["amount"] < current.paid_amount:
-                raise Unprocessable(
-                    "The amount cannot be less than what was already paid.",
-                    errors=[
-                        FieldError(loc=["body", "amount"], msg="less than the amount already paid")
-                    ],
-                )
-            if values["amount"] == current.paid_amount:
-                raise Unprocessable(
-                    "The amount would equal what was already paid; record a payment instead.",
-                    errors=[
-                        FieldError(loc=["body", "amount"], msg="equals the amount already paid")
-                    ],
-                )
-            apply_changes(current, {f: values[f] for f in _COMPARED})
-            changed.append(current)
-        except ProblemError as exc:
-            errors.append(BatchItemError(index=index, problem=_item_problem(exc)))
 
-    # One batched refresh: the updated invoices, and the new ones planned before their INSERT.
-    for invoice in [*new_invoices, *changed]:
-        mark_invoice_changed(session, invoice, clock)
-    await flush(session)
-    new_rows = [_row(invoice) for invoice in new_invoices]
-    created = 0
-    if new_rows:
-        inserted = await session.execute(
-            insert(Invoice).on_conflict_do_nothing().returning(Invoice.creditor_id, Invoice.number),
-            new_rows,
+def _plan_item(
+    batch: _Batch,
+    index: int,
+    data: InvoiceCreate,
+    *,
+    tenant_id: str,
+    today: dt.date,
+    rate_floor: Decimal,
+) -> None:
+    """Add the item to the batch's new, changed or unchanged invoices; ProblemError if it is
+    refused."""
+    key = (data.creditor_id, data.number)
+    creditor = _check_item(batch, data, rate_floor)
+    batch.seen.add(key)
+    values = data.model_dump()
+    values["due_date"] = data.due_date or data.issue_date + dt.timedelta(
+        days=creditor.payment_terms_days
+    )
+    current = batch.existing.get(key)
+    if current is None:
+        invoice = Invoice(
+            id=new_id("inv"),
+            tenant_id=tenant_id,
+            paid_amount=Decimal("0.00"),
+            status="open",
+            disputed=False,
+            tracked_since=today,
+            **values,
         )
-        done = {(c, n) for c, n in inserted}
-        created = len(done)
-        for key, index in new_index.items():
-            if key not in done:  # created concurrently by another request since we looked
-                errors.append(
-                    BatchItemError(
-                        index=index,
-                        problem=_item_problem(
-                            Conflict("This creditor already has an invoice with this number.")
-                        ),
-                    )
+        batch.new_invoices.append(invoice)
+        batch.new_index[key] = index
+        return
+    if all(getattr(current, f) == values[f] for f in _COMPARED):
+        batch.unchanged += 1
+        return
+    _check_change(current, data, values)
+    apply_changes(current, {f: values[f] for f in _COMPARED})
+    batch.changed.append(current)
+
+
+def _check_item(batch: _Batch, data: InvoiceCreate, rate_floor: Decimal) -> Creditor:
+    """The item's creditor, once its creditor, debtor, number and rate are acceptable."""
+    creditor = batch.creditors.get(data.creditor_id)
+    if creditor is None:
+        raise Unprocessable(
+            f"No creditor {data.creditor_id}.",
+            errors=[FieldError(loc=["body", "creditor_id"], msg="unknown creditor")],
+        )
+    debtor = batch.debtors.get(data.debtor_id)
+    if debtor is None:
+        raise _debtor_error("unknown debtor")
+    if debtor.creditor_id != creditor.id:
+        raise _debtor_error("the debtor belongs to another creditor")
+    if (data.creditor_id, data.number) in batch.seen:
+        raise Conflict(f"Invoice number {data.number} appears twice in this batch.")
+    if data.late_penalty_rate is not None and data.late_penalty_rate < rate_floor:
+        raise Unprocessable(
+            f"A contractual late-penalty rate of {data.late_penalty_rate}% is below the "
+            f"legal floor of {rate_floor}% (3 x the taux d'intérêt légal, L441-10).",
+            errors=[FieldError(loc=["body", "late_penalty_rate"], msg="below the floor")],
+        )
+    return creditor
+
+
+def _check_change(current: Invoice, data: InvoiceCreate, values: dict[str, Any]) -> None:
+    """An existing invoice may still change to `values`."""
+    if current.status != "open":
+        raise Conflict(f"Invoice {data.number} is {current.status}; it can no longer change.")
+    if values["amount"] < current.paid_amount:
+        raise Unprocessable(
+            "The amount cannot be less than what was already paid.",
+            errors=[FieldError(loc=["body", "amount"], msg="less than the amount already paid")],
+        )
+    if values["amount"] == current.paid_amount:
+        raise Unprocessable(
+            "The amount would equal what was already paid; record a payment instead.",
+            errors=[FieldError(loc=["body", "amount"], msg="equals the amount already paid")],
+        )
+
+
+async def _insert_new(session: AsyncSession, batch: _Batch, errors: list[BatchItemError]) -> int:
+    """INSERT the new invoices in one statement; how many were created. One created
+    concurrently meanwhile is a conflict in `errors`."""
+    new_rows = [_row(invoice) for invoice in batch.new_invoices]
+    if not new_rows:
+        return 0
+    inserted = await session.execute(
+        insert(Invoice).on_conflict_do_nothing().returning(Invoice.creditor_id, Invoice.number),
+        new_rows,
+    )
+    done = {(c, n) for c, n in inserted}
+    for key, index in batch.new_index.items():
+        if key not in done:  # created concurrently by another request since we looked
+            errors.append(
+                BatchItemError(
+                    index=index,
+                    problem=_item_problem(
+                        Conflict("This creditor already has an invoice with this number.")
+                    ),
                 )
-    errors.sort(key=lambda e: e.index)
-    return BatchResult(created=created, updated=len(changed), unchanged=unchanged, errors=errors)
+            )
+    return len(done)
 
 
 def _numbers_by_creditor(parsed: dict[int, InvoiceCreate]) -> dict[str, list[str]]:

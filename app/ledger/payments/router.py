@@ -3,15 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
-from sqlalchemy import select
 
-from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_of, page_params
-from app.ledger.invoices.models import Invoice
+from app.core.pagination import Page, PageParams, page_params
 from app.ledger.payments import service
-from app.ledger.payments.models import Payment
 from app.ledger.payments.schemas import PaymentCreate, PaymentOut
 from app.tenants.auth import ClockDep, TenantId
 
@@ -40,6 +36,4 @@ async def list_payments(
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[PaymentOut]:
-    await get_owned(session, Invoice, tenant_id, invoice_id)
-    stmt = select(Payment).where(Payment.invoice_id == invoice_id, Payment.tenant_id == tenant_id)
-    return await page_of(session, stmt, Payment.id, page, PaymentOut.model_validate)
+    return await service.list_payments(session, tenant_id, invoice_id, page)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
@@ -7,9 +8,10 @@ from app.core.crud import get_owned
 from app.core.db import QueuedEvent, flush, mark_invoice_changed
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.ids import new_id
+from app.core.pagination import Page, PageParams, page_of
 from app.ledger.invoices.models import Invoice
 from app.ledger.payments.models import Payment
-from app.ledger.payments.schemas import PaymentCreate
+from app.ledger.payments.schemas import PaymentCreate, PaymentOut
 
 
 async def record_payment(
@@ -62,3 +64,11 @@ async def record_payment(
     await flush(session)
     await session.refresh(payment)
     return payment
+
+
+async def list_payments(
+    session: AsyncSession, tenant_id: str, invoice_id: str, page: PageParams
+) -> Page[PaymentOut]:
+    await get_owned(session, Invoice, tenant_id, invoice_id)
+    stmt = select(Payment).where(Payment.invoice_id == invoice_id, Payment.tenant_id == tenant_id)
+    return await page_of(session, stmt, Payment.id, page, PaymentOut.model_validate)

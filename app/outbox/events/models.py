@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
+from app.outbox.events.schemas import EventType
 
 
 class Event(Base):
@@ -25,7 +26,7 @@ class Event(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     invoice_id: Mapped[str | None] = mapped_column(String(40))
     occurrence: Mapped[str] = mapped_column(String(120))
-    type: Mapped[str] = mapped_column(String(64))
+    type: Mapped[EventType] = mapped_column(String(64))
     occurred_on: Mapped[dt.date | None]  # the local day the occurrence fell due
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Final, Literal, TypeGuard, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.types import InputModel
 
 # The event catalogue of API.md: what an endpoint may subscribe to (besides "*").
-EVENT_TYPES: tuple[str, ...] = (
+EventType = Literal[
     "invoice.pre_reminder_due",
     "invoice.overdue",
     "dunning.step_due",
@@ -19,14 +19,27 @@ EVENT_TYPES: tuple[str, ...] = (
     "invoice.dispute_opened",
     "invoice.dispute_resolved",
     "invoice.prescription_approaching",
-)
+]
+EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
+
+
+def is_event_type(value: str) -> TypeGuard[EventType]:
+    return value in EVENT_TYPES
+
+
+def as_event_type(value: str) -> EventType:
+    """`value` as a catalogue event type; ValueError if it is not one (app.core, below the
+    outbox, names events with plain strings)."""
+    if is_event_type(value):
+        return value
+    raise ValueError(f"unknown event type {value!r}")
 
 
 class EventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str = Field(description="Also the `webhook-id` of its deliveries: deduplicate on it.")
-    type: str
+    type: EventType
     created_at: dt.datetime
     invoice_id: str | None
     occurrence: str = Field(description="What happened to the invoice; unique per invoice.")
@@ -38,7 +51,7 @@ class WebhookPayload(BaseModel):
     """The body POSTed to endpoints."""
 
     id: str
-    type: str
+    type: EventType
     created_at: dt.datetime
     data: dict[str, Any]
 

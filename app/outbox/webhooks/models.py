@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps
+from app.outbox.webhooks.schemas import DeliveryStatus
 
 
 class WebhookEndpoint(Timestamps, Base):
@@ -64,7 +65,7 @@ class WebhookDelivery(Timestamps, Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     # pending | succeeded | failed (gave up) | cancelled (endpoint disabled or deleted)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[DeliveryStatus] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[dt.datetime | None]
     locked_until: Mapped[dt.datetime | None]

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from ulid import ULID
 
+from app.outbox.events.schemas import EventType
 from app.outbox.webhooks.models import WebhookDelivery
 
 # A claimed delivery keeps its lease this long after its last renewal. The worker sending it
@@ -101,7 +102,7 @@ class ClaimedDelivery:
     previous_secret: str | None
     previous_secret_expires_at: dt.datetime | None
     event_id: str
-    event_type: str
+    event_type: EventType
     event_created_at: dt.datetime
     event_data: dict[str, Any]
 

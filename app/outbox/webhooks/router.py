@@ -3,14 +3,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from sqlalchemy import select
 
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
-from app.core.pagination import Page, PageParams, page_of, page_params
+from app.core.pagination import Page, PageParams, page_params
 from app.outbox.webhooks import service
 from app.outbox.webhooks import tasks as _tasks  # noqa: F401 - registers the delivery tick job
-from app.outbox.webhooks.models import WebhookEndpoint
 from app.outbox.webhooks.schemas import (
     DeliveryOut,
     DeliveryStatus,
@@ -48,10 +46,7 @@ async def list_webhook_endpoints(
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
 ) -> Page[WebhookEndpointOut]:
-    stmt = select(WebhookEndpoint).where(
-        WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.deleted_at.is_(None)
-    )
-    return await page_of(session, stmt, WebhookEndpoint.id, page, WebhookEndpointOut.model_validate)
+    return await service.list_endpoints(session, tenant_id, page)
 
 
 @router.get(

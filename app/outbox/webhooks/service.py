@@ -13,7 +13,7 @@ from app.core.clock import Clock
 from app.core.crud import get_owned
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.core.ids import new_id
-from app.core.pagination import PageParams, paginate
+from app.core.pagination import Page, PageParams, page_of, paginate
 from app.core.settings import Settings
 from app.outbox.events.models import Event
 from app.outbox.webhooks import repository
@@ -21,7 +21,9 @@ from app.outbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookE
 from app.outbox.webhooks.schemas import (
     AttemptOut,
     DeliveryOut,
+    DeliveryStatus,
     WebhookEndpointCreate,
+    WebhookEndpointOut,
     WebhookEndpointUpdate,
 )
 from app.outbox.webhooks.signing import generate_secret
@@ -154,12 +156,22 @@ async def rotate_secret(
     return endpoint
 
 
+async def list_endpoints(
+    session: AsyncSession, tenant_id: str, page: PageParams
+) -> Page[WebhookEndpointOut]:
+    """The tenant's endpoints, deleted ones left out."""
+    stmt = select(WebhookEndpoint).where(
+        WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.deleted_at.is_(None)
+    )
+    return await page_of(session, stmt, WebhookEndpoint.id, page, WebhookEndpointOut.model_validate)
+
+
 async def list_deliveries(
     session: AsyncSession,
     tenant_id: str,
     endpoint_id: str,
     page: PageParams,
-    status: str | None = None,
+    status: DeliveryStatus | None = None,
 ) -> tuple[list[DeliveryOut], bool, str | None]:
     await get_endpoint(session, tenant_id, endpoint_id)
     stmt = select(WebhookDelivery).where(
@@ -190,7 +202,7 @@ async def list_deliveries(
             event_id=d.event_id,
             event_type=types.get(d.event_id, ""),
             endpoint_id=d.endpoint_id,
-            status=d.status,  # a DeliveryStatus by construction
+            status=d.status,
             next_attempt_at=d.next_attempt_at,
             last_status_code=d.last_status_code,
             created_at=d.created_at,

@@ -192,7 +192,8 @@ async def send_attempt(
         result.error = "timeout" if result.status_code is None else "timeout reading the body"
     except httpx.HTTPError as exc:
         result.error = f"{type(exc).__name__}: {exc}"[:500]
-    except Exception as exc:  # recorded as a failed attempt rather than retried unrecorded
+    except Exception as exc:  # noqa: BLE001 - recorded as a failed attempt, not retried unrecorded
+        # Whatever else fails while sending: e.g. httpx.InvalidURL or StreamError (not HTTPErrors).
         log.warning("webhook delivery %s: unexpected %r", job.delivery_id, exc)
         result.error = f"unexpected error: {type(exc).__name__}"
     finally:
@@ -240,6 +241,24 @@ async def record_attempt(
     ).scalar_one_or_none()
     if delivery is None:  # its event was purged meanwhile
         return "cancelled", False
+    _add_attempt(session, delivery, result, now)
+    # A delivery cancelled while in flight stays cancelled, unless it got through after all.
+    pending = delivery.status == "pending"
+    outcome: Outcome
+    disabled = False
+    if result.ok:
+        outcome = _succeeded(delivery, endpoint)
+    elif result.status_code == 410:
+        outcome, disabled = await _gone(session, delivery, endpoint, pending=pending)
+    else:
+        outcome, disabled = await _failed(session, delivery, endpoint, result, now, pending=pending)
+    await session.flush()
+    return outcome, disabled
+
+
+def _add_attempt(
+    session: AsyncSession, delivery: WebhookDelivery, result: AttemptResult, now: dt.datetime
+) -> None:
     session.add(
         WebhookAttempt(
             id=new_id("wha"),
@@ -254,51 +273,64 @@ async def record_attempt(
     delivery.attempts += 1
     delivery.locked_until = None
     delivery.last_status_code = result.status_code
-    # A delivery cancelled while in flight stays cancelled, unless it got through after all.
-    pending = delivery.status == "pending"
+
+
+def _succeeded(delivery: WebhookDelivery, endpoint: WebhookEndpoint | None) -> Outcome:
+    if delivery.status in ("pending", "cancelled"):
+        delivery.status = "succeeded"
+        delivery.next_attempt_at = None
+    if endpoint is not None:
+        endpoint.failing_since = None
+    return "succeeded"
+
+
+async def _gone(
+    session: AsyncSession,
+    delivery: WebhookDelivery,
+    endpoint: WebhookEndpoint | None,
+    *,
+    pending: bool,
+) -> tuple[Outcome, bool]:
+    # The receiver says the endpoint is gone for good: stop sending it anything.
+    if pending:
+        delivery.status, delivery.next_attempt_at = "failed", None
     disabled = False
-    outcome: Outcome
-    if result.ok:
-        if delivery.status in ("pending", "cancelled"):
-            delivery.status = "succeeded"
-            delivery.next_attempt_at = None
-        if endpoint is not None:
-            endpoint.failing_since = None
-        outcome = "succeeded"
-    elif result.status_code == 410:
-        # The receiver says the endpoint is gone for good: stop sending it anything.
-        if pending:
+    if endpoint is not None and endpoint.enabled:
+        await service.disable_endpoint(session, endpoint, "gone")
+        ENDPOINTS_DISABLED.labels("gone").inc()
+        disabled = True
+    return "gone", disabled
+
+
+async def _failed(
+    session: AsyncSession,
+    delivery: WebhookDelivery,
+    endpoint: WebhookEndpoint | None,
+    result: AttemptResult,
+    now: dt.datetime,
+    *,
+    pending: bool,
+) -> tuple[Outcome, bool]:
+    if endpoint is not None and endpoint.failing_since is None:
+        endpoint.failing_since = now
+    outcome: Outcome = "cancelled"
+    if pending:
+        retry_at = next_attempt_at(
+            attempt=delivery.attempts, now=now, retry_after=result.retry_after
+        )
+        if retry_at is None:
             delivery.status, delivery.next_attempt_at = "failed", None
-        if endpoint is not None and endpoint.enabled:
-            await service.disable_endpoint(session, endpoint, "gone")
-            ENDPOINTS_DISABLED.labels("gone").inc()
-            disabled = True
-        outcome = "gone"
-    else:
-        if endpoint is not None and endpoint.failing_since is None:
-            endpoint.failing_since = now
-        outcome = "cancelled"
-        if pending:
-            retry_at = next_attempt_at(
-                attempt=delivery.attempts, now=now, retry_after=result.retry_after
-            )
-            if retry_at is None:
-                delivery.status, delivery.next_attempt_at = "failed", None
-                outcome = "failed"
-            else:
-                delivery.next_attempt_at = retry_at
-                outcome = "retrying"
-        if (
-            endpoint is not None
-            and endpoint.enabled
-            and should_disable(endpoint.failing_since, now)
-        ):
-            await service.disable_endpoint(session, endpoint, "failing for 5 days")
-            ENDPOINTS_DISABLED.labels("failing").inc()
-            disabled = True
-            if outcome == "retrying":
-                outcome = "cancelled"
-    await session.flush()
+            outcome = "failed"
+        else:
+            delivery.next_attempt_at = retry_at
+            outcome = "retrying"
+    disabled = False
+    if endpoint is not None and endpoint.enabled and should_disable(endpoint.failing_since, now):
+        await service.disable_endpoint(session, endpoint, "failing for 5 days")
+        ENDPOINTS_DISABLED.labels("failing").inc()
+        disabled = True
+        if outcome == "retrying":
+            outcome = "cancelled"
     return outcome, disabled
 
 

@@ -189,14 +189,7 @@ def _ascii_host(host: str) -> str:
 
 def _parse(url: str) -> tuple[_Target, str]:
     """Validate `url`; return its target and its normalised form."""
-    if len(url) > MAX_URL_LENGTH:
-        raise UnsafeUrl(f"URL is longer than {MAX_URL_LENGTH} characters")
-    # Parsers disagree about stripping or keeping whitespace and control characters; refuse them.
-    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
-        raise UnsafeUrl("URL must not contain whitespace or control characters")
-    # Browsers read "\" as "/" in http(s) URLs while urllib does not: refuse the ambiguity.
-    if "\\" in url:
-        raise UnsafeUrl("URL must not contain backslashes")
+    _check_characters(url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -209,53 +202,74 @@ def _parse(url: str) -> tuple[_Target, str]:
         raise UnsafeUrl("URL must have a host")
     if "@" in netloc:
         raise UnsafeUrl("URL must not contain credentials (user:password@)")
-
-    ip: IPAddress | None = None
-    if netloc.startswith("["):
-        inner, bracket, port_part = netloc[1:].partition("]")
-        if not bracket:
-            raise UnsafeUrl("invalid IPv6 address in URL")
-        ip = _parse_bracketed(inner)
-        if port_part and not port_part.startswith(":"):
-            raise UnsafeUrl("invalid host in URL")
-        port_text = port_part[1:]
-        host = ""
-    else:
-        raw_host, _, port_text = netloc.partition(":")
-        if not raw_host:
-            raise UnsafeUrl("URL must have a host")
-        host = _ascii_host(raw_host)
-        ip = _numeric_ipv4(host)
-        if ip is not None:
-            host = ""
-        else:
-            name = host[:-1] if host.endswith(".") else host
-            if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
-                raise UnsafeUrl("invalid host name in URL")
-
+    ip, host, port_text = _bracketed_host(netloc) if netloc.startswith("[") else _named_host(netloc)
     default_port = ALLOWED_SCHEMES[scheme]
-    if port_text:
-        if not _PORT.fullmatch(port_text) or not 1 <= int(port_text) <= 65535:
-            raise UnsafeUrl("URL port must be a number from 1 to 65535")
-        port = int(port_text)
-    else:
-        port = default_port  # "http://host:/" is legal and means the default port
-
-    if isinstance(ip, ipaddress.IPv6Address):
-        shown = _without_zone(ip).compressed
-        if ip.scope_id:
-            shown += "%25" + quote(ip.scope_id, safe="")
-        host_text = f"[{shown}]"
-    elif ip is not None:
-        host_text = str(ip)
-    else:
-        host_text = host
+    port = _port(port_text, default_port)
+    host_text = _host_text(ip, host)
     netloc_out = host_text if port == default_port else f"{host_text}:{port}"
     # The fragment is never sent over HTTP; an empty path is "/".
     normalised = urlunsplit((scheme, netloc_out, parts.path or "/", parts.query, ""))
     if len(normalised) > MAX_URL_LENGTH:
         raise UnsafeUrl(f"URL is longer than {MAX_URL_LENGTH} characters")
     return _Target(scheme=scheme, host=host, ip=ip, port=port), normalised
+
+
+def _check_characters(url: str) -> None:
+    if len(url) > MAX_URL_LENGTH:
+        raise UnsafeUrl(f"URL is longer than {MAX_URL_LENGTH} characters")
+    # Parsers disagree about stripping or keeping whitespace and control characters; refuse them.
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        raise UnsafeUrl("URL must not contain whitespace or control characters")
+    # Browsers read "\" as "/" in http(s) URLs while urllib does not: refuse the ambiguity.
+    if "\\" in url:
+        raise UnsafeUrl("URL must not contain backslashes")
+
+
+def _bracketed_host(netloc: str) -> tuple[IPAddress | None, str, str]:
+    """(ip, "", port text) of a netloc "[IPv6]:port"."""
+    inner, bracket, port_part = netloc[1:].partition("]")
+    if not bracket:
+        raise UnsafeUrl("invalid IPv6 address in URL")
+    ip = _parse_bracketed(inner)
+    if port_part and not port_part.startswith(":"):
+        raise UnsafeUrl("invalid host in URL")
+    return ip, "", port_part[1:]
+
+
+def _named_host(netloc: str) -> tuple[IPAddress | None, str, str]:
+    """(ip, "", port text) of a netloc "a.b.c.d:port" in any IPv4 spelling, else (None, the ASCII
+    host name, port text)."""
+    raw_host, _, port_text = netloc.partition(":")
+    if not raw_host:
+        raise UnsafeUrl("URL must have a host")
+    host = _ascii_host(raw_host)
+    ip = _numeric_ipv4(host)
+    if ip is not None:
+        return ip, "", port_text
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        raise UnsafeUrl("invalid host name in URL")
+    return None, host, port_text
+
+
+def _port(port_text: str, default_port: int) -> int:
+    if not port_text:
+        return default_port  # "http://host:/" is legal and means the default port
+    if not _PORT.fullmatch(port_text) or not 1 <= int(port_text) <= 65535:
+        raise UnsafeUrl("URL port must be a number from 1 to 65535")
+    return int(port_text)
+
+
+def _host_text(ip: IPAddress | None, host: str) -> str:
+    """The host as written in the normalised URL."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        shown = _without_zone(ip).compressed
+        if ip.scope_id:
+            shown += "%25" + quote(ip.scope_id, safe="")
+        return f"[{shown}]"
+    if ip is not None:
+        return str(ip)
+    return host
 
 
 def check_url_syntax(url: str) -> str:
@@ -302,8 +316,11 @@ async def resolve_and_check(
         return [str(_without_zone(target.ip))]
     if _is_localhost(target.host):
         raise UnsafeUrl("URL host resolves to a private/loopback/link-local address (localhost)")
+    answers = await _resolve(target, resolver or _getaddrinfo)
+    return _public_addresses(answers)
 
-    resolve = resolver or _getaddrinfo
+
+async def _resolve(target: _Target, resolve: Resolver) -> list[str]:
     try:
         async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
             answers = await resolve(target.host, target.port)
@@ -312,7 +329,11 @@ async def resolve_and_check(
         raise UnsafeUrl("cannot resolve host") from None
     if not answers:
         raise UnsafeUrl("cannot resolve host")
+    return answers
 
+
+def _public_addresses(answers: list[str]) -> list[str]:
+    """The answers, deduplicated in order, once they are all public addresses."""
     addresses: list[str] = []
     for answer in answers:
         try:

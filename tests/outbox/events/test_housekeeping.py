@@ -7,8 +7,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from app import main as tasks  # the housekeeping of every part, as main.py composes it
 from app.main import TICK_JOBS
-from app.outbox.events import tasks
 from app.outbox.events.models import Event
 from app.outbox.events.service import emit
 from app.outbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -125,7 +125,7 @@ async def test_retention_is_configurable(tenant, app, clock, settings):
 
 async def test_tick_runs_at_most_hourly(tenant, app, clock, monkeypatch):
     assert ("housekeeping", tasks.run_housekeeping_tick) in TICK_JOBS
-    monkeypatch.setattr(tasks, "_last_run", None)
+    monkeypatch.setattr(tasks, "_last_housekeeping", None)
     await _emit(app, tenant.id, "t1", clock.now() - dt.timedelta(days=40))
     first = await tasks.run_housekeeping_tick(app)
     assert first is not None
@@ -133,9 +133,9 @@ async def test_tick_runs_at_most_hourly(tenant, app, clock, monkeypatch):
     await _emit(app, tenant.id, "t2", clock.now() - dt.timedelta(days=40))
     assert await tasks.run_housekeeping_tick(app) is None  # ran less than an hour ago
     assert await _count(app, Event) == 2  # rows kept; only t1's payload was purged
-    last_run = tasks._last_run
+    last_run = tasks._last_housekeeping
     assert last_run is not None
-    monkeypatch.setattr(tasks, "_last_run", last_run - tasks.INTERVAL_SECONDS)
+    monkeypatch.setattr(tasks, "_last_housekeeping", last_run - tasks.HOUSEKEEPING_INTERVAL_SECONDS)
     again = await tasks.run_housekeeping_tick(app)
     assert again is not None
     assert again.events == 1

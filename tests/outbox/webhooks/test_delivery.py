@@ -104,6 +104,12 @@ class Receiver:
             if path in self.hang:
                 self.release.wait(30)
             time.sleep(self.delay.get(path, 0))
+        finally:
+            # Out of flight before the answer is written: once the sender has read it, it may
+            # start the next request on the freed slot before this thread would get here.
+            with self.lock:
+                self.in_flight[path] -= 1
+        try:
             if not verified:
                 reply = Reply(401, b"bad signature")
             request.send_response(reply.status)
@@ -114,9 +120,6 @@ class Receiver:
             request.wfile.write(reply.body)
         except OSError:
             pass  # the sender gave up (timeout)
-        finally:
-            with self.lock:
-                self.in_flight[path] -= 1
 
     def at(self, path: str) -> list[Received]:
         with self.lock:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from app.outbox.events.schemas import EventType
 from app.outbox.events.service import emit
 from app.outbox.webhooks import service
 from app.outbox.webhooks.models import WebhookDelivery
@@ -192,9 +194,11 @@ async def test_fan_out_is_one_statement_for_a_batch(client, tenant, other_tenant
     b = await _create(client, other_tenant, event_types=["invoice.overdue"])
     async with app.state.sessionmaker() as session:
         ids: list[str] = []
-        for i, (owner, type_) in enumerate(
-            [(tenant, "invoice.overdue"), (other_tenant, "invoice.paid")] * 3
-        ):
+        batch: list[tuple[Any, EventType]] = [
+            (tenant, "invoice.overdue"),
+            (other_tenant, "invoice.paid"),
+        ]
+        for i, (owner, type_) in enumerate(batch * 3):
             event_id = await emit(
                 session,
                 tenant_id=owner.id,

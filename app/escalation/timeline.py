@@ -1,0 +1,115 @@
+"""An invoice's timeline: its recorded actions and payments, the events emitted about it, and the
+engine's due and planned occurrences, by date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.clock import Clock
+from app.core.crud import get_owned
+from app.escalation.actions.models import Action
+from app.escalation.actions.service import list_actions
+from app.escalation.engine import Evaluation
+from app.escalation.schemas import Timeline, TimelineItem
+from app.escalation.service import load_engine_inputs
+from app.ledger.invoices.models import Invoice
+from app.ledger.payments.models import Payment
+from app.outbox.events.models import Event
+
+# Within a day: payments, actions, emitted events, then the engine's due and planned steps.
+_ORDER = {"payment": 0, "action": 1, "event": 2, "due": 3, "planned": 4}
+
+
+async def timeline(
+    session: AsyncSession, tenant_id: str, invoice_id: str, clock: Clock
+) -> Timeline:
+    invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
+    inputs = await load_engine_inputs(session, [invoice], clock)
+    evaluation = inputs[invoice.id].evaluate(clock.today())
+    items = [_action_item(a, clock) for a in await list_actions(session, invoice.id)]
+    items += await _payment_items(session, invoice.id)
+    items += await _event_items(session, invoice.id, clock)
+    items += _engine_items(evaluation)
+    items.sort(key=lambda i: (i.date, _ORDER[i.kind]))
+    return Timeline(
+        invoice_id=invoice.id,
+        stage=evaluation.stage,
+        paused=evaluation.paused,
+        paused_reason=evaluation.paused_reason,
+        items=items,
+    )
+
+
+def _action_item(a: Action, clock: Clock) -> TimelineItem:
+    return TimelineItem(
+        kind="action",
+        date=clock.local_day(a.performed_at),
+        type=a.type,
+        code=a.step,
+        channel=a.channel,
+        id=a.id,
+        detail={
+            k: v
+            for k, v in {
+                "note": a.note,
+                "outcome": a.outcome,
+                "tracking_number": a.tracking_number,
+                "acknowledged_at": a.acknowledged_at and a.acknowledged_at.isoformat(),
+                "presented_at": a.presented_at and a.presented_at.isoformat(),
+                "promised_date": a.promised_date and a.promised_date.isoformat(),
+            }.items()
+            if v
+        },
+    )
+
+
+async def _payment_items(session: AsyncSession, invoice_id: str) -> list[TimelineItem]:
+    payments = await session.execute(select(Payment).where(Payment.invoice_id == invoice_id))
+    return [
+        TimelineItem(
+            kind="payment",
+            date=p.paid_at,
+            type="payment",
+            id=p.id,
+            detail={"amount": f"{p.amount:.2f}"},
+        )
+        for p in payments.scalars()
+    ]
+
+
+async def _event_items(session: AsyncSession, invoice_id: str, clock: Clock) -> list[TimelineItem]:
+    events = await session.execute(
+        select(Event.id, Event.type, Event.occurrence, Event.occurred_on, Event.created_at).where(
+            Event.invoice_id == invoice_id
+        )
+    )
+    items = []
+    for event_id, type_, occurrence, occurred_on, created_at in events:
+        code = occurrence.removeprefix("step:") if occurrence.startswith("step:") else None
+        items.append(
+            TimelineItem(
+                kind="event",
+                date=occurred_on or clock.local_day(created_at),
+                type=type_,
+                code=code,
+                id=event_id,
+                detail={"occurrence": occurrence},
+            )
+        )
+    return items
+
+
+def _engine_items(evaluation: Evaluation) -> Iterable[TimelineItem]:
+    for kind, occurrences in (("due", evaluation.due), ("planned", evaluation.planned)):
+        for occ in occurrences:
+            yield TimelineItem(
+                kind=kind,
+                date=occ.on,
+                type=occ.event_type,
+                code=occ.step.code if occ.step else None,
+                channel=occ.step.channel if occ.step else None,
+                detail={"occurrence": occ.key, **{k: str(v) for k, v in occ.detail.items()}},
+            )

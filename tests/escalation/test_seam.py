@@ -1,0 +1,105 @@
+"""The one seam for invoice changes: ledger writes mark the invoice changed, and the unit of work
+refreshes every marked invoice in one batch before the commit (one loader, one statement for
+the answers), planning new invoices before their INSERT."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from sqlalchemy import event
+
+from tests.factories import create_creditor, create_debtor, create_invoice
+
+
+@contextlib.contextmanager
+def statements(app) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _stores(seen: list[str]) -> list[str]:
+    """The statements storing the engine's answers (app.escalation.service._STORE)."""
+    return [s for s in seen if s.startswith("UPDATE invoices AS i SET dunning_stage")]
+
+
+async def test_a_debtor_update_refreshes_its_open_invoices_in_one_batch(client, tenant, app):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    for n in range(5):
+        await create_invoice(
+            client, tenant, creditor["id"], debtor["id"], number=f"S-{n}", issue_date="2026-01-05"
+        )
+    with statements(app) as seen:
+        patched = await client.patch(
+            f"/v1/debtors/{debtor['id']}",
+            json={
+                "insolvency": {"procedure": "redressement_judiciaire", "opened_on": "2026-02-20"}
+            },
+            headers=tenant.headers,
+        )
+    assert patched.status_code == 200, patched.text
+    assert len(_stores(seen)) == 1, "one statement stores the five answers"
+    assert sum(s.startswith("SELECT actions.") for s in seen) == 1, "one loader for the batch"
+    listed = await client.get(
+        "/v1/invoices", params={"debtor_id": debtor["id"]}, headers=tenant.headers
+    )
+    dunning = [i["dunning"] for i in listed.json()["data"]]
+    assert len(dunning) == 5
+    assert all(d["paused"] and d["paused_reason"] == "insolvency" for d in dunning), dunning
+
+
+async def test_a_new_invoice_is_planned_before_its_insert(client, tenant, app):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    with statements(app) as seen:
+        made = await create_invoice(
+            client, tenant, creditor["id"], debtor["id"], issue_date="2026-01-15"
+        )
+    assert made["dunning"]["next_action_at"] is not None
+    assert [s for s in seen if s.startswith("INSERT INTO invoices")], seen
+    assert not _stores(seen), "no second write of the plan"
+    assert not [s for s in seen if s.startswith("SELECT actions.")], "no history to read"
+
+
+async def test_a_batch_refreshes_its_updated_invoices_in_one_statement(client, tenant, app):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    rows = [
+        {
+            "creditor_id": creditor["id"],
+            "debtor_id": debtor["id"],
+            "number": f"B-{n}",
+            "issue_date": "2026-01-05",
+            "amount": "100.00",
+        }
+        for n in range(6)
+    ]
+    first = await client.post("/v1/invoices/batch", json={"invoices": rows}, headers=tenant.headers)
+    assert first.json()["created"] == 6
+    for row in rows[:3]:  # three change their due date, three new ones arrive
+        row["due_date"] = "2026-02-25"
+    rows += [{**rows[0], "number": f"B-new-{n}"} for n in range(3)]
+    with statements(app) as seen:
+        second = await client.post(
+            "/v1/invoices/batch", json={"invoices": rows}, headers=tenant.headers
+        )
+    assert (second.json()["created"], second.json()["updated"]) == (3, 3), second.json()
+    assert len(_stores(seen)) == 1
+    listed = await client.get(
+        "/v1/invoices", params={"debtor_id": debtor["id"], "limit": 20}, headers=tenant.headers
+    )
+    by_number = {i["number"]: i for i in listed.json()["data"]}
+    # Due 2026-02-25, today 2026-03-02: overdue, its first reminder planned from the new date.
+    assert by_number["B-0"]["days_overdue"] == 5
+    assert by_number["B-new-0"]["dunning"]["next_action_at"] is not None
