@@ -15,6 +15,7 @@ from app.core.logging import configure_logging
 from app.core.migrate import make_revision, migrate
 from app.core.settings import get_settings
 from app.ledger.invoices.csv_import import COLUMNS
+from app.legal.rates import RATE_KINDS
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -171,6 +172,56 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rates_add(args: argparse.Namespace) -> int:
+    """Record (or correct) a half-year's published rate: what POST /v1/admin/rates does, with
+    the same validation and the same code (app.claims.service.publish_rate, which stores it
+    through app.legal.repository)."""
+    from pydantic import ValidationError
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from app.claims.schemas import RatePublish, RatesOut
+    from app.claims.service import publish_rate
+    from app.core.clock import Clock
+    from app.core.db import make_sessionmaker
+
+    try:
+        body = RatePublish.model_validate(
+            {
+                "kind": args.kind,
+                "year": args.year,
+                "half": args.half,
+                "rate": args.rate,
+                "source": args.source,
+            }
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "input"
+            print(f"relance: {where}: {error['msg']}", file=sys.stderr)
+        return 2
+    outcome: dict[str, RatesOut] = {}
+
+    async def run(engine: object) -> None:
+        assert isinstance(engine, AsyncEngine)
+        await migrate(engine)
+        async with make_sessionmaker(engine)() as session:
+            outcome["rates"] = await publish_rate(session, body, Clock(get_settings().tz).today())
+            await session.commit()
+
+    asyncio.run(_with_engine(run))
+    rates = outcome["rates"]
+    print(
+        json.dumps(
+            {
+                "recorded": body.model_dump(mode="json"),
+                "current": rates.current,
+                "unpublished": [gap.model_dump(mode="json") for gap in rates.unpublished],
+            }
+        )
+    )
+    return 0
+
+
 def _openapi(_: argparse.Namespace) -> int:
     from app.openapi_export import openapi_json
 
@@ -220,6 +271,23 @@ def build_parser() -> argparse.ArgumentParser:
     invoices.add_argument("--tenant-key", required=True, help="the tenant's API key")
     invoices.add_argument("--quiet", action="store_true", help="no progress bar")
     invoices.set_defaults(func=_import_invoices)
+
+    rates = sub.add_parser("rates", help="the rate book").add_subparsers(
+        dest="rates_cmd", required=True
+    )
+    add = rates.add_parser(
+        "add",
+        help="record (or correct) a newly published half-year rate, as POST /v1/admin/rates; "
+        "prints the rates in force and the half-years still unpublished",
+    )
+    add.add_argument("kind", choices=RATE_KINDS, help="which rate")
+    add.add_argument("year", type=int, help="e.g. 2027")
+    add.add_argument("half", type=int, help="1 (from 1 January) or 2 (from 1 July)")
+    add.add_argument("rate", help="percent per year, e.g. 12.65")
+    add.add_argument(
+        "--source", required=True, help="where it was published, e.g. 'arrêté du ..., JORF du ...'"
+    )
+    add.set_defaults(func=_rates_add)
 
     sub.add_parser("openapi", help="print the OpenAPI schema").set_defaults(func=_openapi)
     return parser

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from httpx_aiohttp import AiohttpTransport
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
@@ -23,9 +24,16 @@ from app.claims.letters.router import router as letters_router
 from app.claims.litigation.router import router as litigation_router
 from app.claims.router import router as claims_router
 from app.claims.service import claim_json
+from app.claims.tasks import check_rates, rate_coverage_tick
 from app.core.clock import Clock
 from app.core.database_server import database_url
-from app.core.db import BeforeCommit, create_engine, make_sessionmaker
+from app.core.db import (
+    BeforeCommit,
+    create_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    read_engine,
+)
 from app.core.errors import PROBLEM_JSON, install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -164,6 +172,7 @@ TICK_JOBS: tuple[tuple[str, TickJob], ...] = (
     ("sweep", sweep_tick),
     ("webhook_deliveries", run_delivery_tick),
     ("housekeeping", run_housekeeping_tick),
+    ("rate_coverage", rate_coverage_tick),
 )
 
 
@@ -186,11 +195,19 @@ def create_app(
             engine = create_engine(url, pool_size=settings.db_pool_size)
             app.state.engine = engine
             app.state.sessionmaker = make_sessionmaker(engine, BEFORE_COMMIT)
+            app.state.read_engine = read_engine(engine)
+            app.state.read_sessionmaker = make_read_sessionmaker(engine)
             app.state.head_revision = head_revision()
             if migrate_on_start:
                 await migrate(engine)
+                # Operators learn at start-up when a half-year has no published rate yet.
+                await check_rates(app.state.sessionmaker, app.state.clock)
+            # aiohttp's transport under httpx's API: httpx's own was 80 % of a delivery's CPU
+            # (bench/README.md); redirects are never followed, by either.
             async with httpx.AsyncClient(
-                timeout=httpx.Timeout(15.0), follow_redirects=False
+                transport=AiohttpTransport(),
+                timeout=httpx.Timeout(15.0),
+                follow_redirects=False,
             ) as http:
                 app.state.http = http
                 scheduler = build_scheduler(app, TICK_JOBS) if settings.scheduler_enabled else None

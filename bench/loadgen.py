@@ -359,6 +359,32 @@ async def raw_copy(spec: dict[str, Any]) -> dict[str, Any]:
 # --- webhook deliveries -------------------------------------------------------------------------
 
 
+async def bare_post(spec: dict[str, Any]) -> dict[str, Any]:
+    """The baseline of the deliveries: `count` POSTs of a webhook-sized body to `url` from a
+    plain httpx.AsyncClient (httpx's own transport), `concurrency` at a time: no database, no
+    signing, nothing of the service."""
+    import httpx
+
+    body = json.dumps({"id": "evt_x", "type": "invoice.overdue", "data": {"x": "y" * 600}})
+    sem = asyncio.Semaphore(spec["concurrency"])
+    async with httpx.AsyncClient(timeout=15) as client:
+
+        async def one() -> bool:
+            async with sem:
+                response = await client.post(spec["url"], content=body)
+                return response.status_code < 300
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(one() for _ in range(spec["count"])))
+        seconds = time.perf_counter() - started
+    return {
+        "sent": len(results),
+        "ok": sum(results),
+        "seconds": seconds,
+        "per_s": len(results) / seconds,
+    }
+
+
 async def deliver(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the service's delivery worker (the scheduler tick's Dispatcher, in this process)
     until `endpoint_id` has `target` successful deliveries; time it."""
@@ -445,6 +471,7 @@ MODES: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
     "raw_get": raw_get,
     "raw_copy": raw_copy,
     "deliver": deliver,
+    "bare_post": bare_post,
 }
 
 

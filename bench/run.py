@@ -86,7 +86,11 @@ SCALES: dict[str, dict[str, Any]] = {
 GOALS: dict[str, tuple[str, float]] = {
     "sweep_scaling_ratio": ("<=", 1.5),
     "api_create_vs_raw_ratio": (">=", 0.25),
-    "api_get_p99_ms": ("<=", 20.0),
+    # Against the bare stack (bench/bare.py), same machine, same client, same run.
+    "api_get_vs_bare_ratio": (">=", 0.5),
+    "api_create_vs_bare_ratio": (">=", 0.35),
+    "api_get_p99_vs_bare_ratio": ("<=", 2.0),
+    "api_create_p99_vs_bare_ratio": ("<=", 2.0),
     "batch_vs_copy_ratio": (">=", 0.30),
     "webhook_deliveries_per_s": (">=", 500.0),
     "webhook_dead_endpoint_ratio": (">=", 0.9),
@@ -97,13 +101,20 @@ KEYS = (
     "api_create_per_s",
     "api_create_p99_ms",
     "api_create_vs_raw_ratio",
+    "api_create_vs_bare_ratio",
+    "api_create_p99_vs_bare_ratio",
     "api_get_p99_ms",
+    "api_get_vs_bare_ratio",
+    "api_get_p99_vs_bare_ratio",
     "batch_rows_per_s",
     "batch_vs_copy_ratio",
     "webhook_deliveries_per_s",
     "webhook_dead_endpoint_ratio",
     "server_rss_mb",
 )
+
+# One endpoint never has more than this in flight: the bare loop gets the same.
+PER_ENDPOINT_CONCURRENCY = 8
 
 T0 = time.perf_counter()
 
@@ -270,6 +281,38 @@ async def start_server(db_url: str, name: str, profile: Path | None = None) -> S
                 await server.stop(signal.SIGKILL)
                 raise RuntimeError(f"the service did not become ready; see {log_path}")
             await asyncio.sleep(0.2)
+
+
+async def start_bare(db_url: str, tenant_id: str) -> Server:
+    """The bare stack (bench/bare.py) on a port of its own, ready."""
+    port = free_port()
+    log_path = RESULTS / "bare.log"
+    with open(log_path, "wb") as out:  # noqa: ASYNC230 - before the server starts
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.bare",
+            "--dsn",
+            db_url,
+            "--tenant",
+            tenant_id,
+            "--port",
+            str(port),
+            cwd=ROOT,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    server = Server(process, port, f"http://127.0.0.1:{port}", log_path)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=2) as client:
+        for _ in range(300):
+            if process.returncode is not None:
+                raise RuntimeError(f"the bare stack exited; see {log_path}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get("/readyz")).status_code == 200:
+                    return server
+            await asyncio.sleep(0.2)
+    await server.stop(signal.SIGKILL)
+    raise RuntimeError(f"the bare stack did not become ready; see {log_path}")
 
 
 class Api:
@@ -618,9 +661,30 @@ class Bench:
                 "duration": self.cfg["http_s"] / 2,
             }
         )
+        bare_server = await start_bare(self.db_url, ledger["tenant_id"])
+        try:
+            bare = await loadgen(
+                common
+                | {
+                    "mode": "http_create",
+                    "base_url": bare_server.base_url,
+                    "api_key": "none",
+                    "body": body,
+                    "prefix": "B-",
+                }
+            )
+        finally:
+            await bare_server.stop()
         self.details["api_create"], self.details["raw_insert"] = api, raw
-        if api["errors"]:
-            raise RuntimeError(f"API create errors: {api['error_samples']}")
+        self.details["bare_create"] = bare
+        if api["errors"] or bare["errors"]:
+            raise RuntimeError(f"create errors: {api['error_samples']} {bare['error_samples']}")
+        self.figures["api_create_vs_bare_ratio"] = round(api["per_s"] / bare["per_s"], 3)
+        self.figures["api_create_p99_vs_bare_ratio"] = round(api["p99_ms"] / bare["p99_ms"], 2)
+        self.baselines["api_create_vs_bare_ratio"] = (
+            f"bare FastAPI + asyncpg INSERT {bare['per_s']:.0f}/s (bench/bare.py)"
+        )
+        self.baselines["api_create_p99_vs_bare_ratio"] = f"bare p99 {bare['p99_ms']:.1f} ms"
         self.figures["api_create_per_s"] = round(api["per_s"], 1)
         self.figures["api_create_p99_ms"] = round(api["p99_ms"], 1)
         self.figures["api_create_vs_raw_ratio"] = round(api["per_s"] / raw["per_s"], 3)
@@ -653,11 +717,26 @@ class Bench:
             raw = await loadgen(
                 common | {"mode": "raw_get", "dsn": self.db_url, "duration": self.cfg["http_s"] / 2}
             )
+            bare_server = await start_bare(self.db_url, self.main["tenant_id"])
+            try:
+                bare = await loadgen(
+                    common
+                    | {"mode": "http_get", "base_url": bare_server.base_url, "api_key": "none"}
+                )
+            finally:
+                await bare_server.stop()
         finally:
             os.unlink(f.name)
         self.details["api_get"], self.details["raw_get"] = api, raw
-        if api["errors"]:
-            raise RuntimeError(f"API get errors: {api['error_samples']}")
+        self.details["bare_get"] = bare
+        if api["errors"] or bare["errors"]:
+            raise RuntimeError(f"get errors: {api['error_samples']} {bare['error_samples']}")
+        self.figures["api_get_vs_bare_ratio"] = round(api["per_s"] / bare["per_s"], 3)
+        self.figures["api_get_p99_vs_bare_ratio"] = round(api["p99_ms"] / bare["p99_ms"], 2)
+        self.baselines["api_get_vs_bare_ratio"] = (
+            f"bare FastAPI + asyncpg SELECT {bare['per_s']:.0f}/s (bench/bare.py)"
+        )
+        self.baselines["api_get_p99_vs_bare_ratio"] = f"bare p99 {bare['p99_ms']:.1f} ms"
         self.figures["api_get_p99_ms"] = round(api["p99_ms"], 1)
         self.baselines["api_get_p99_ms"] = (
             f"raw SELECT p99 {raw['p99_ms']:.1f} ms; API {api['per_s']:.0f}/s vs raw "
@@ -810,12 +889,22 @@ class Bench:
         async with self.receiver() as receiver:
             alone = await self.hook_scenario("Hooks", receiver, dead=False, invoices=count)
             with_dead = await self.hook_scenario("HooksDead", receiver, dead=True, invoices=count)
+            bare = await loadgen(
+                {
+                    "mode": "bare_post",
+                    "url": f"http://127.0.0.1:{receiver['live']}/hook",
+                    "count": alone["delivered"],
+                    "concurrency": PER_ENDPOINT_CONCURRENCY,
+                }
+            )
         self.details["webhooks_alone"], self.details["webhooks_with_dead"] = alone, with_dead
+        self.details["webhooks_bare_httpx"] = bare
         self.figures["webhook_deliveries_per_s"] = round(alone["per_s"], 1)
         self.figures["webhook_dead_endpoint_ratio"] = round(with_dead["per_s"] / alone["per_s"], 3)
         self.baselines["webhook_deliveries_per_s"] = (
             f"{alone['delivered']} deliveries, one endpoint "
-            f"({WORKERS} x Dispatcher, as the scheduler tick)"
+            f"({WORKERS} x Dispatcher, as the scheduler tick); bare httpx POST loop to the same "
+            f"receiver, {PER_ENDPOINT_CONCURRENCY} at a time: {bare['per_s']:.0f}/s"
         )
         self.baselines["webhook_dead_endpoint_ratio"] = (
             f"{with_dead['per_s']:.0f}/s with a dead endpoint also subscribed"

@@ -28,7 +28,16 @@ CLAIM_CONVENTION = """What the creditor may claim on `as_of` (default: today).
   principal unpaid that day (a payment stops interest from its own day); periods split at each
   half-year and each payment; amount = principal x rate / 100 x days / **365** (also in leap
   years), rounded half-up to the cent per period. A half-year whose rate is not published yet
-  uses the last known rate and is flagged `provisional`.
+  uses the last known rate (for the default B2B rate past the ECB table: the last known ECB
+  rate + 10) and is flagged `provisional`.
+* **Contractual-rate floor, per half-year**: L441-10 II allows no contractual rate below 3 x
+  the taux d'intérêt légal. In a period where the agreed rate is below 3 x the taux légal of
+  that half-year, the period is charged at that floor and flagged `floor_applied` (with
+  `contractual_rate` and `rate_floor`).
+* **Collective proceedings** (the debtor's `insolvency`): the opening judgment stops interest
+  from its date (C. com. L622-28, L631-14, L641-3) for invoices issued before it;
+  `insolvency` gives the declaration deadline (BODACC publication + 2 months, R622-24) and the
+  amounts to declare (principal, interest and indemnity up to the day before the opening).
 * Interest and indemnity stay claimable after the principal is paid.
 """
 
@@ -48,7 +57,8 @@ async def get_claim(
 ) -> ClaimOut:
     invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
     day = service.today_or(as_of, clock)
-    return service.claim_out(invoice, await service.claim_for(session, invoice, day), day)
+    found = await service.invoice_claim(session, invoice, day)
+    return service.invoice_claim_out(invoice, found, day)
 
 
 @router.get(

@@ -5,20 +5,25 @@ the rate book as the API shows it."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.claims.schemas import (
+    ClaimInsolvencyOut,
     ClaimOut,
+    DeclaredAmounts,
     HalfYearRateOut,
     InterestPeriodOut,
     RatePublish,
     RatesOut,
     Statement,
+    StatementInsolvencyOut,
     StatementLine,
     StatementTotals,
+    UnpublishedRateOut,
 )
 from app.core.clock import Clock
 from app.core.crud import get_owned
@@ -29,18 +34,152 @@ from app.ledger.invoices.models import Invoice
 from app.ledger.payments.models import Payment as PaymentRow
 from app.legal import figures as legal
 from app.legal import repository
+from app.legal.deadlines import notice_start
+from app.legal.insolvency import amounts_as_of, declaration_dates
 from app.legal.interest import Claim, Payment, combine_claims, compute_claim
 from app.legal.rates import RATE_KINDS, RateBook, half_year_of
-from app.legal.repository import rate_book
+from app.legal.repository import rate_book, report_coverage, warn_if_provisional
 
 
 def consumer_interest_start(actions: list[Action]) -> dt.date | None:
-    """Consumer interest runs from the mise en demeure: its receipt when known, else its sending."""
+    """Consumer interest runs from the mise en demeure: the day it took effect when known (its
+    service by a commissaire de justice, its AR or first presentation), else its sending."""
     notices = [a for a in actions if a.type == "formal_notice"]
     if not notices:
         return None
     first = min(notices, key=lambda a: a.performed_at)
-    return first.acknowledged_at or first.presented_at or first.performed_at.date()
+    took_effect = notice_start(
+        served_on=first.served_on,
+        acknowledged_on=first.acknowledged_at,
+        presented_on=first.presented_at,
+    )
+    return took_effect or first.performed_at.date()
+
+
+@dataclass(frozen=True)
+class _ClaimInputs:
+    """What an invoice's claim is computed from, read once for the claim and the declaration."""
+
+    debtor: Debtor
+    creditor: Creditor
+    payments: list[Payment]
+    consumer_interest_from: dt.date | None
+
+
+async def _inputs(
+    session: AsyncSession, invoice: Invoice, debtor: Debtor | None, creditor: Creditor | None
+) -> _ClaimInputs:
+    if debtor is None:
+        debtor = await session.get_one(Debtor, invoice.debtor_id)
+    if creditor is None:
+        creditor = await session.get_one(Creditor, invoice.creditor_id)
+    payments = (
+        await session.execute(select(PaymentRow).where(PaymentRow.invoice_id == invoice.id))
+    ).scalars()
+    actions = list(
+        (await session.execute(select(Action).where(Action.invoice_id == invoice.id))).scalars()
+    )
+    return _ClaimInputs(
+        debtor=debtor,
+        creditor=creditor,
+        payments=[Payment(p.paid_at, p.amount) for p in payments],
+        consumer_interest_from=consumer_interest_start(actions),
+    )
+
+
+def _opening_judgment(invoice: Invoice, debtor: Debtor) -> dt.date | None:
+    """The opening judgment that stops this invoice's interest: the debtor's, when the invoice
+    was issued before it (a prior claim, L622-28); a later invoice's interest runs on."""
+    opened_on = debtor.insolvency_opened_on if debtor.insolvency_procedure else None
+    if opened_on is None or invoice.issue_date >= opened_on:
+        return None
+    return opened_on
+
+
+def _compute(invoice: Invoice, inputs: _ClaimInputs, as_of: dt.date, rates: RateBook) -> Claim:
+    claim = compute_claim(
+        amount=invoice.amount,
+        due_date=invoice.due_date,
+        payments=inputs.payments,
+        as_of=as_of,
+        debtor_kind=inputs.debtor.kind,
+        rates=rates,
+        contractual_rate=invoice.late_penalty_rate or inputs.creditor.late_penalty_rate,
+        consumer_interest_from=inputs.consumer_interest_from,
+        fixed_indemnity=inputs.creditor.fixed_indemnity,
+        interest_stops_on=_opening_judgment(invoice, inputs.debtor),
+    )
+    warn_if_provisional(claim)
+    return claim
+
+
+def _dates(debtor: Debtor) -> dict[str, Any] | None:
+    if debtor.insolvency_procedure is None or debtor.insolvency_opened_on is None:
+        return None
+    dates = declaration_dates(debtor.insolvency_opened_on, debtor.insolvency_published_on)
+    return {
+        "procedure": debtor.insolvency_procedure,
+        "opened_on": dates.opened_on,
+        "published_on": dates.published_on,
+        "declaration_deadline": dates.deadline,
+        "relief_from_foreclosure_deadline": dates.relief_deadline,
+        "amounts_as_of": amounts_as_of(dates.opened_on),
+    }
+
+
+def _declared(claim: Claim) -> DeclaredAmounts:
+    return DeclaredAmounts(
+        principal=claim.principal,
+        interest=claim.interest,
+        fixed_indemnity=claim.fixed_indemnity,
+        total=claim.total,
+    )
+
+
+def _declaration(
+    invoice: Invoice, inputs: _ClaimInputs, rates: RateBook
+) -> tuple[ClaimInsolvencyOut, Claim | None] | None:
+    """The invoice's share of the declaration to the mandataire: its claim on the day before
+    the opening judgment (interest and indemnity up to the opening), and the deadline."""
+    dates = _dates(inputs.debtor)
+    if dates is None:
+        return None
+    prior = _opening_judgment(invoice, inputs.debtor) is not None
+    declared = _compute(invoice, inputs, dates["amounts_as_of"], rates) if prior else None
+    out = ClaimInsolvencyOut(
+        **dates,
+        arose_before_opening=prior,
+        due_at_opening=invoice.due_date < dates["opened_on"],
+        to_declare=_declared(declared) if declared is not None else None,
+    )
+    return out, declared
+
+
+@dataclass(frozen=True)
+class InvoiceClaim:
+    claim: Claim
+    insolvency: ClaimInsolvencyOut | None
+    declared: Claim | None  # the amounts to declare, as a claim (None: nothing to declare)
+
+
+async def invoice_claim(
+    session: AsyncSession,
+    invoice: Invoice,
+    as_of: dt.date,
+    *,
+    rates: RateBook | None = None,
+    debtor: Debtor | None = None,
+    creditor: Creditor | None = None,
+) -> InvoiceClaim:
+    """The claim on ``as_of`` and, under collective proceedings, what to declare."""
+    inputs = await _inputs(session, invoice, debtor, creditor)
+    rates = rates or await rate_book(session)
+    declaration = _declaration(invoice, inputs, rates)
+    return InvoiceClaim(
+        claim=_compute(invoice, inputs, as_of, rates),
+        insolvency=declaration[0] if declaration else None,
+        declared=declaration[1] if declaration else None,
+    )
 
 
 async def claim_for(
@@ -52,30 +191,16 @@ async def claim_for(
     debtor: Debtor | None = None,
     creditor: Creditor | None = None,
 ) -> Claim:
-    if debtor is None:
-        debtor = await session.get_one(Debtor, invoice.debtor_id)
-    if creditor is None:
-        creditor = await session.get_one(Creditor, invoice.creditor_id)
-    payments = (
-        await session.execute(select(PaymentRow).where(PaymentRow.invoice_id == invoice.id))
-    ).scalars()
-    actions = list(
-        (await session.execute(select(Action).where(Action.invoice_id == invoice.id))).scalars()
-    )
-    return compute_claim(
-        amount=invoice.amount,
-        due_date=invoice.due_date,
-        payments=[Payment(p.paid_at, p.amount) for p in payments],
-        as_of=as_of,
-        debtor_kind=debtor.kind,
-        rates=rates or await rate_book(session),
-        contractual_rate=invoice.late_penalty_rate or creditor.late_penalty_rate,
-        consumer_interest_from=consumer_interest_start(actions),
-        fixed_indemnity=creditor.fixed_indemnity,
-    )
+    inputs = await _inputs(session, invoice, debtor, creditor)
+    return _compute(invoice, inputs, as_of, rates or await rate_book(session))
 
 
-def claim_out(invoice: Invoice, claim: Claim, as_of: dt.date) -> ClaimOut:
+def claim_out(
+    invoice: Invoice,
+    claim: Claim,
+    as_of: dt.date,
+    insolvency: ClaimInsolvencyOut | None = None,
+) -> ClaimOut:
     return ClaimOut(
         invoice_id=invoice.id,
         as_of=as_of,
@@ -91,6 +216,9 @@ def claim_out(invoice: Invoice, claim: Claim, as_of: dt.date) -> ClaimOut:
                 principal=p.principal,
                 amount=p.amount,
                 provisional=p.provisional,
+                contractual_rate=p.contractual_rate,
+                rate_floor=p.rate_floor,
+                floor_applied=p.floor_applied,
             )
             for p in claim.interest_periods
         ],
@@ -98,7 +226,14 @@ def claim_out(invoice: Invoice, claim: Claim, as_of: dt.date) -> ClaimOut:
         total=claim.total,
         provisional=claim.provisional,
         rate_basis=claim.rate_basis,
+        floor_applied=claim.floor_applied,
+        interest_stopped_on=claim.interest_stopped_on,
+        insolvency=insolvency,
     )
+
+
+def invoice_claim_out(invoice: Invoice, found: InvoiceClaim, as_of: dt.date) -> ClaimOut:
+    return claim_out(invoice, found.claim, as_of, found.insolvency)
 
 
 async def claim_json(session: AsyncSession, invoice: Invoice, as_of: dt.date) -> dict[str, Any]:
@@ -107,8 +242,8 @@ async def claim_json(session: AsyncSession, invoice: Invoice, as_of: dt.date) ->
     rates: RateBook | None = session.info.get(_RATE_BOOK)
     if rates is None:
         rates = session.info[_RATE_BOOK] = await rate_book(session)
-    claim = await claim_for(session, invoice, as_of, rates=rates)
-    return claim_out(invoice, claim, as_of).model_dump(mode="json", by_alias=True)
+    found = await invoice_claim(session, invoice, as_of, rates=rates)
+    return invoice_claim_out(invoice, found, as_of).model_dump(mode="json", by_alias=True)
 
 
 _RATE_BOOK = "relance.rate_book"
@@ -137,18 +272,22 @@ async def debtor_statement(
     rates = await rate_book(session)
     lines = []
     claims = []
+    declared = []
     for invoice in invoices:
-        claim = await claim_for(session, invoice, as_of, rates=rates, debtor=debtor)
-        claims.append(claim)
+        found = await invoice_claim(session, invoice, as_of, rates=rates, debtor=debtor)
+        claims.append(found.claim)
+        if found.declared is not None:
+            declared.append(found.declared)
         lines.append(
             StatementLine(
-                **claim_out(invoice, claim, as_of).model_dump(),
+                **invoice_claim_out(invoice, found, as_of).model_dump(),
                 number=invoice.number,
                 issue_date=invoice.issue_date,
                 due_date=invoice.due_date,
             )
         )
     combined = combine_claims(claims)
+    dates = _dates(debtor)
     return Statement(
         debtor_id=debtor.id,
         as_of=as_of,
@@ -160,17 +299,44 @@ async def debtor_statement(
             fixed_indemnity=combined.fixed_indemnity,
             total=combined.total,
         ),
+        insolvency=StatementInsolvencyOut(**dates, to_declare=_declared(combine_claims(declared)))
+        if dates is not None
+        else None,
     )
 
 
 async def rates_out(session: AsyncSession, today: dt.date) -> RatesOut:
-    """The rate book by half-year, and the rates in force `today`."""
+    """The rate book by half-year, the rates in force `today`, and the current or next
+    half-years with no published rate (also reported to /metrics and the log)."""
     book = await rate_book(session)
     year, half = half_year_of(today)
     lists = {
-        kind: [HalfYearRateOut(year=y, half=h, rate=r) for y, h, r in book.half_years(kind)]
+        kind: [
+            HalfYearRateOut(
+                year=k.year,
+                half=k.half,
+                rate=k.rate,
+                source=k.source,
+                verified=k.verified,
+                origin=k.origin,
+            )
+            for k in book.known_rates(kind)
+        ]
         for kind in RATE_KINDS
     }
+    unpublished = []
+    for gap in report_coverage(book, today):
+        found = book.rate_for(gap.kind, gap.year, gap.half)
+        unpublished.append(
+            UnpublishedRateOut(
+                kind=gap.kind,
+                horizon=gap.horizon,
+                year=gap.year,
+                half=gap.half,
+                provisional_rate=found.rate,
+                source=found.source,
+            )
+        )
     current = {}
     for kind in RATE_KINDS:
         found = book.rate_for(kind, year, half)
@@ -188,6 +354,7 @@ async def rates_out(session: AsyncSession, today: dt.date) -> RatesOut:
             for day, rate in legal.ECB_MAIN_REFINANCING_RATE
         ],
         current=current,
+        unpublished=unpublished,
     )
 
 

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, Delete, MetaData, Numeric, String, Update, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -62,7 +63,9 @@ def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngin
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,  # a connection broken by a database restart is replaced, not served
+        # No ping before every checkout (a round trip per request): a connection broken by a
+        # database restart fails its request with 503 (retryable, nothing done) and is dropped.
+        pool_pre_ping=False,
         pool_timeout=10,
         connect_args={"timeout": 5, "command_timeout": 30},
         **kwargs,
@@ -186,8 +189,36 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield shared
             await flush(shared)
         return
+    if request.method in _READS:
+        # A read has nothing to commit: no BEGIN and COMMIT round trips around its queries.
+        # Under READ COMMITTED each statement sees its own snapshot anyway.
+        async with request.app.state.read_sessionmaker() as session:
+            yield session
+        return
     async with unit_of_work(request.app.state.sessionmaker) as session:
         yield session
+
+
+_READS = frozenset({"GET", "HEAD"})
+
+
+def read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, in autocommit: each statement on its own, no transaction to open."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads (see `read_engine`)."""
+    return make_sessionmaker(read_engine(engine))
+
+
+async def get_read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A Core connection for a hot read (one round trip, no ORM session)."""
+    async with request.app.state.read_engine.connect() as conn:
+        yield conn
+
+
+ReadConnectionDep = Annotated[AsyncConnection, Depends(get_read_connection, scope="function")]
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

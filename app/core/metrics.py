@@ -62,3 +62,10 @@ ENDPOINTS_DISABLED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+RATE_UNPUBLISHED = Gauge(
+    "relance_rate_unpublished",
+    "1 when the current or next half-year of a rate kind has no published rate (claims over it "
+    "use a provisional one until an operator records it: relance rates add)",
+    ["kind", "horizon"],
+    registry=REGISTRY,
+)

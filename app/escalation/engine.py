@@ -34,6 +34,7 @@ from app.escalation.policy import (
 )
 from app.ledger.invoices.schemas import DunningStage as Stage
 from app.ledger.invoices.schemas import InvoiceStatus, PauseReason
+from app.legal import deadlines
 from app.legal import figures as legal
 from app.legal.calendar import BusinessCalendar
 from app.legal.interest import DebtorKind
@@ -63,6 +64,13 @@ ActionType = Literal[
     "assignation",
     "note",
     "acknowledgment",
+    # Procédure simplifiée de recouvrement des créances commerciales incontestées (CPCE L126-1
+    # and following, loi du 23 avril 2026): the commissaire de justice serves a commandement de
+    # payer, draws a procès-verbal de non-contestation once the debtor's month has passed, and
+    # the clerk of the tribunal de commerce makes it enforceable (the titre exécutoire).
+    "commandement_de_payer",
+    "pv_non_contestation",
+    "titre_executoire",
 ]
 
 # Judicial acts interrupt prescription (C. civ. 2240-2244); the debtor's written
@@ -73,6 +81,19 @@ INTERRUPTING_ACTIONS: Final[frozenset[ActionType]] = frozenset(
 # Once a court procedure is started the amicable escalation has nothing left to say.
 JUDICIAL_ACTIONS: Final[frozenset[ActionType]] = frozenset(
     {"injonction_de_payer", "petites_creances", "assignation"}
+)
+# The steps of the uncontested commercial claims procedure, in their order. Not counted as
+# interrupting prescription: whether a commandement served without a prior title is an "acte
+# d'exécution forcée" (C. civ. 2244) is not settled by the sources found (unverified).
+UNCONTESTED_CLAIM_ACTIONS: Final[tuple[ActionType, ...]] = (
+    "commandement_de_payer",
+    "pv_non_contestation",
+    "titre_executoire",
+)
+# Recorded actions after which the file is in the hands of a court or a commissaire de justice:
+# the amicable escalation stops and the invoice is in stage `litigation`.
+RECOVERY_PROCEDURE_ACTIONS: Final[frozenset[ActionType]] = JUDICIAL_ACTIONS | frozenset(
+    UNCONTESTED_CLAIM_ACTIONS
 )
 # Recorded action types that are amicable contacts, and the step kind they answer.
 CONTACT_ACTION_KIND: Final[dict[ActionType, StepKind]] = {
@@ -99,6 +120,7 @@ class RecordedAction:
     acknowledged_on: dt.date | None = None  # AR signed (registered letter)
     presented_on: dt.date | None = None  # letter first presented (unclaimed)
     promised_date: dt.date | None = None  # promise_to_pay
+    served_on: dt.date | None = None  # act served by a commissaire de justice
 
 
 @dataclass(frozen=True)
@@ -195,13 +217,18 @@ def limitation_end(state: InvoiceState, actions: Sequence[RecordedAction]) -> dt
 def formal_notice_deadline(
     notice: RecordedAction, policy: Policy, calendar: BusinessCalendar
 ) -> dt.date | None:
-    """The payment deadline of a recorded mise en demeure: it runs from the AR (or the first
-    presentation of an unclaimed letter); unknown until one of them is recorded."""
-    start = notice.acknowledged_on or notice.presented_on
-    if start is None:
-        return None
-    # A deadline ending on a weekend or public holiday extends to the next business day.
-    return calendar.add_days(start, policy.formal_notice_deadline_days)
+    """The payment deadline of a recorded mise en demeure: it runs from its service by a
+    commissaire de justice, or from the AR (or the first presentation) of a registered letter;
+    unknown until one of them is recorded. A deadline ending on a weekend or public holiday
+    extends to the next business day. The letters state the same day: both use
+    app.legal.deadlines."""
+    return deadlines.formal_notice_deadline(
+        served_on=notice.served_on,
+        acknowledged_on=notice.acknowledged_on,
+        presented_on=notice.presented_on,
+        days=policy.formal_notice_deadline_days,
+        calendar=calendar,
+    )
 
 
 def plan_on_track(state: InvoiceState, day: dt.date) -> bool:
@@ -369,7 +396,7 @@ def evaluate(
         )
 
     paused_reason, resumes_on = _pause(state, policy, actions, today)
-    judicial = any(a.type in JUDICIAL_ACTIONS for a in actions)
+    judicial = any(a.type in RECOVERY_PROCEDURE_ACTIONS for a in actions)
     escalating = paused_reason is None and not judicial
     schedule = _Schedule(state, today)
 

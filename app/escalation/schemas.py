@@ -10,11 +10,22 @@ from app.ledger.invoices.schemas import DunningStage, PauseReason
 
 class TimelineItem(BaseModel):
     kind: Literal["action", "payment", "event", "due", "planned"] = Field(
-        description="action/payment: recorded; event: emitted; due: falls due at the next sweep; "
-        "planned: the engine's plan if nothing changes"
+        description="action/payment: recorded; event: emitted; due: falls due at the next sweep "
+        "(a procedure step: its day has come, it can be taken); planned: the engine's plan if "
+        "nothing changes"
     )
     date: dt.date
-    type: str = Field(description="action type, event type, or the planned occurrence's event type")
+    type: str = Field(
+        description="action type, event type, or the planned occurrence's event type. After a "
+        "`commandement_de_payer`, the uncontested claims procedure's next steps: "
+        "`uncontested_claim.awaiting_service` (no date of service yet), "
+        "`uncontested_claim.contest_period_ends` (the last day of the debtor's month to pay or "
+        "contest), `uncontested_claim.pv_non_contestation` (the first day the commissaire de "
+        "justice may draw the PV), `uncontested_claim.titre_executoire` (ask the clerk to make "
+        "the PV enforceable), `uncontested_claim.execution` (enforcement), "
+        "`uncontested_claim.ended_by_contest` (a dispute ended the procedure); their `detail` "
+        "has a French `explanation` for the creditor and the procedure's dates"
+    )
     code: str | None = Field(default=None, description="policy step code, when it is one")
     channel: str | None = None
     id: str | None = Field(default=None, description="the action, payment or event id")

@@ -1,8 +1,10 @@
-"""An invoice's timeline: its recorded actions and payments, the events emitted about it, and the
-engine's due and planned occurrences, by date."""
+"""An invoice's timeline: its recorded actions and payments, the events emitted about it, the
+engine's due and planned occurrences, and where an uncontested commercial claims procedure
+stands (the debtor's month after the commandement de payer, and what comes next), by date."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -13,8 +15,9 @@ from app.core.crud import get_owned
 from app.escalation.actions.models import Action
 from app.escalation.actions.service import list_actions
 from app.escalation.engine import Evaluation
+from app.escalation.procedure import TIMELINE_TYPE_PREFIX, UncontestedClaim, uncontested_claim
 from app.escalation.schemas import Timeline, TimelineItem
-from app.escalation.service import load_engine_inputs
+from app.escalation.service import EngineInputs, load_engine_inputs
 from app.ledger.invoices.models import Invoice
 from app.ledger.payments.models import Payment
 from app.outbox.events.models import Event
@@ -27,12 +30,15 @@ async def timeline(
     session: AsyncSession, tenant_id: str, invoice_id: str, clock: Clock
 ) -> Timeline:
     invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
-    inputs = await load_engine_inputs(session, [invoice], clock)
-    evaluation = inputs[invoice.id].evaluate(clock.today())
+    inputs = (await load_engine_inputs(session, [invoice], clock))[invoice.id]
+    today = clock.today()
+    evaluation = inputs.evaluate(today)
     items = [_action_item(a, clock) for a in await list_actions(session, invoice.id)]
     items += await _payment_items(session, invoice.id)
     items += await _event_items(session, invoice.id, clock)
     items += _engine_items(evaluation)
+    if invoice.status == "open":
+        items += _procedure_items(inputs, today)
     items.sort(key=lambda i: (i.date, _ORDER[i.kind]))
     return Timeline(
         invoice_id=invoice.id,
@@ -59,6 +65,7 @@ def _action_item(a: Action, clock: Clock) -> TimelineItem:
                 "tracking_number": a.tracking_number,
                 "acknowledged_at": a.acknowledged_at and a.acknowledged_at.isoformat(),
                 "presented_at": a.presented_at and a.presented_at.isoformat(),
+                "served_on": a.served_on and a.served_on.isoformat(),
                 "promised_date": a.promised_date and a.promised_date.isoformat(),
             }.items()
             if v
@@ -113,3 +120,33 @@ def _engine_items(evaluation: Evaluation) -> Iterable[TimelineItem]:
                 channel=occ.step.channel if occ.step else None,
                 detail={"occurrence": occ.key, **{k: str(v) for k, v in occ.detail.items()}},
             )
+
+
+def _procedure_items(inputs: EngineInputs, today: dt.date) -> list[TimelineItem]:
+    """The uncontested claims procedure's next steps: `planned` while their day is ahead, `due`
+    once it has come (the step can be taken)."""
+    procedure = uncontested_claim(
+        inputs.actions, disputed=inputs.state.disputed, calendar=inputs.policy.calendar
+    )
+    if procedure is None:
+        return []
+    return [
+        TimelineItem(
+            kind="planned" if step.on is not None and step.on > today else "due",
+            date=step.on or procedure.commandement.performed_on,
+            type=TIMELINE_TYPE_PREFIX + step.code,
+            id=procedure.commandement.id,
+            detail={"explanation": step.explanation, **_procedure_detail(procedure)},
+        )
+        for step in procedure.next
+    ]
+
+
+def _procedure_detail(procedure: UncontestedClaim) -> dict[str, str]:
+    detail = {
+        "commandement_id": procedure.commandement.id,
+        "served_on": procedure.commandement.served_on,
+        "contest_period_ends_on": procedure.contest_period_ends_on,
+        "pv_possible_from": procedure.pv_possible_from,
+    }
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in detail.items() if v}

@@ -18,10 +18,28 @@ Convention (pure computation; money in Decimal only, never float):
 - **Amount of a period** = principal x rate / 100 x days / 365 (a 365-day year, leap years
   included), rounded half-up to the cent per period; the interest is the sum of the periods.
 - **Rate**: business debtor: the default rate of the half-year (ECB rate on 1 January / 1 July
-  + 10 points), or the contractual rate when one is agreed (applied flat); consumer debtor: the
-  taux d'intérêt légal of the half-year ("all other cases", or "creditor is an individual").
+  + 10 points), or the contractual rate when one is agreed; consumer debtor: the taux
+  d'intérêt légal of the half-year ("all other cases", or "creditor is an individual").
   When a half-year's rate is not published yet, the last known one is used and the period,
   and the claim, are flagged ``provisional``.
+- **Contractual-rate floor, per half-year** (C. com. L441-10 II: "Sauf disposition contraire qui
+  ne peut toutefois fixer un taux inférieur à trois fois le taux d'intérêt légal, ce taux est
+  égal au taux [...] de la Banque centrale européenne [...] majoré de 10 points"). The taux
+  légal changes every six months, so a rate valid when agreed can fall below the floor of a
+  later half-year (10 % was valid in 2022, when 3 x 0.77 = 2.31 %, but below 3 x 5.07 = 15.21 %
+  in 2024H1). The text allows a contractual rate only down to the floor: in a period where the
+  agreed rate is below 3 x the taux légal ("all other cases": the creditor is a professional)
+  of that half-year, the claim applies the floor itself, and flags the period
+  (``floor_applied``, with the agreed rate and the floor). This is the reading of the practice
+  guides ("la clause ne tient pas : le minimum de trois fois le taux légal s'applique",
+  originlabs relances-impayes-fr, 2026); another reading holds the clause void for that period,
+  so that the default ECB + 10 rate applies: the flag lets a lawyer choose. Where the floor
+  rests on a taux légal not yet published, the period is also ``provisional``.
+- **Collective proceedings** (``interest_stops_on``, the date of the opening judgment): the
+  judgment stops legal, contractual and late interest (C. com. L622-28, L631-14, L641-3) from
+  its date (zero hour: R621-4, R631-7, R641-1), so the last day bearing interest is the day
+  before; the fixed indemnity is due only if the invoice was already late then. The principal
+  is still the one unpaid on ``as_of`` (later payments, dividends, reduce it).
 - **Fixed indemnity** (C. com. D441-5): business debtor whose invoice was still unpaid after the
   due date: the creditor's amount, never less than 40 EUR; consumer debtor: none (C. conso
   L111-8: no recovery fees may be charged to a consumer).
@@ -40,7 +58,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from app.legal import figures as legal
-from app.legal.rates import RateBook, RateForPeriod, RateKind, half_year_of, next_half_year_start
+from app.legal.rates import RateBook, RateKind, half_year_of, next_half_year_start
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -64,10 +82,15 @@ class InterestPeriod:
     start: dt.date
     end: dt.date  # inclusive
     days: int
-    rate: Decimal  # percent per year
+    rate: Decimal  # percent per year: the rate applied
     principal: Decimal
     amount: Decimal
     provisional: bool
+    # Contractual basis only: the agreed rate, the floor of the half-year (3 x taux légal) and
+    # whether the floor replaced the agreed rate in this period (C. com. L441-10).
+    contractual_rate: Decimal | None = None
+    rate_floor: Decimal | None = None
+    floor_applied: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,8 @@ class Claim:
     total: Decimal
     provisional: bool
     rate_basis: RateBasis
+    floor_applied: bool = False  # some period applied the contractual-rate floor
+    interest_stopped_on: dt.date | None = None  # collective proceedings opened on this day
 
 
 def _money(value: Decimal) -> Decimal:
@@ -108,6 +133,7 @@ def compute_claim(
     creditor_is_individual: bool = False,
     consumer_interest_from: dt.date | None = None,
     fixed_indemnity: Decimal = legal.FIXED_INDEMNITY_EUR,
+    interest_stops_on: dt.date | None = None,
 ) -> Claim:
     """The claim on ``as_of`` under the convention of the module docstring."""
     _check_inputs(
@@ -125,13 +151,15 @@ def compute_claim(
         creditor_is_individual=creditor_is_individual,
         consumer_interest_from=consumer_interest_from,
     )
+    # The last day that bears interest (and by which lateness earns the indemnity).
+    last_day = as_of if interest_stops_on is None else min(as_of, interest_stops_on - ONE_DAY)
     periods: list[InterestPeriod] = []
-    if start is not None and start <= as_of:
+    if start is not None and start <= last_day:
         periods = _periods(
             amount,
             payments,
             start,
-            as_of,
+            last_day,
             kind=kind,
             contractual_rate=contractual_rate,
             rates=rates,
@@ -141,7 +169,7 @@ def compute_claim(
         amount,
         payments,
         due_date,
-        as_of,
+        last_day,
         debtor_kind=debtor_kind,
         fixed_indemnity=fixed_indemnity,
     )
@@ -153,6 +181,8 @@ def compute_claim(
         total=principal + interest + indemnity,
         provisional=any(p.provisional for p in periods),
         rate_basis=basis,
+        floor_applied=any(p.floor_applied for p in periods),
+        interest_stopped_on=interest_stops_on,
     )
 
 
@@ -234,12 +264,14 @@ def _periods(
         p_principal = _unpaid_on(amount, payments, p_start)
         if p_principal <= 0:
             continue
+        days = (p_end - p_start).days + 1
         if kind is None:
             assert contractual_rate is not None
-            found = RateForPeriod(contractual_rate, provisional=False, source="contractual")
-        else:
-            found = rates.rate_for(kind, *half_year_of(p_start))
-        days = (p_end - p_start).days + 1
+            periods.append(
+                _contractual_period(p_start, p_end, days, p_principal, contractual_rate, rates)
+            )
+            continue
+        found = rates.rate_for(kind, *half_year_of(p_start))
         periods.append(
             InterestPeriod(
                 start=p_start,
@@ -252,6 +284,35 @@ def _periods(
             )
         )
     return periods
+
+
+def _contractual_period(
+    start: dt.date,
+    end: dt.date,
+    days: int,
+    principal: Decimal,
+    contractual_rate: Decimal,
+    rates: RateBook,
+) -> InterestPeriod:
+    """A period at the agreed rate, or at the floor of its half-year when the agreed rate is
+    below it (L441-10 II; see the module docstring)."""
+    legal_rate = rates.rate_for("legal_other", *half_year_of(start))
+    floor = legal.MIN_CONTRACTUAL_RATE_MULTIPLIER * legal_rate.rate
+    below = contractual_rate < floor
+    rate = floor if below else contractual_rate
+    return InterestPeriod(
+        start=start,
+        end=end,
+        days=days,
+        rate=rate,
+        principal=_money(principal),
+        amount=period_interest(principal, rate, days),
+        # The floor is only as certain as the taux légal it is made of.
+        provisional=below and legal_rate.provisional,
+        contractual_rate=contractual_rate,
+        rate_floor=floor,
+        floor_applied=below,
+    )
 
 
 def _indemnity(
@@ -279,6 +340,8 @@ def combine_claims(claims: Sequence[Claim]) -> Claim:
     """Several invoices' claims as one (e.g. for a letter about several invoices): sums, all
     periods in order, one fixed indemnity per late invoice."""
     bases = {c.rate_basis for c in claims if c.rate_basis != "none"}
+    # One debtor, one opening judgment: the claims share it (or none has one).
+    stops = [c.interest_stopped_on for c in claims if c.interest_stopped_on is not None]
     return Claim(
         principal=sum((c.principal for c in claims), ZERO),
         interest=sum((c.interest for c in claims), ZERO),
@@ -287,6 +350,8 @@ def combine_claims(claims: Sequence[Claim]) -> Claim:
         total=sum((c.total for c in claims), ZERO),
         provisional=any(c.provisional for c in claims),
         rate_basis=bases.pop() if len(bases) == 1 else ("mixed" if bases else "none"),
+        floor_applied=any(c.floor_applied for c in claims),
+        interest_stopped_on=min(stops, default=None),
     )
 
 

@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.types import quantize_money
 from app.escalation.actions.models import Action
+from app.escalation.engine import RECOVERY_PROCEDURE_ACTIONS
 from app.ledger.debtors.models import Debtor
 from app.ledger.disputes.models import Dispute
 from app.ledger.invoices.models import Invoice
@@ -66,8 +67,9 @@ from app.reports.schemas import (
 )
 
 ZERO: Final = Decimal("0.00")
-# Recorded actions that mean the claim went to court (for the recovery report).
-JUDICIAL_ACTIONS: Final = ("injonction_de_payer", "petites_creances", "assignation")
+# Recorded actions that mean the claim went to court or to a commissaire de justice's procedure
+# (for the recovery report): the engine's list, in a stable order.
+JUDICIAL_ACTIONS: Final = tuple(sorted(RECOVERY_PROCEDURE_ACTIONS))
 
 DSO_METHOD: Final = (
     "DSO = receivables / sales x days. Receivables: the sum of the balances at as_of (amount minus "

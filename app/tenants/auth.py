@@ -10,11 +10,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.core.clock import Clock
-from app.core.db import SessionDep
 from app.core.errors import NotFound, Unauthorized
 from app.core.settings import Settings
 from app.tenants.idempotency import ADMIN_OWNER, IDEMPOTENCY_OWNER
-from app.tenants.service import authenticate
+from app.tenants.service import authenticate, known_tenant
 
 _bearer = HTTPBearer(auto_error=False, description="API key of a tenant: `Bearer rk_...`")
 _admin_bearer = HTTPBearer(
@@ -25,7 +24,6 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="relance"'}
 
 async def require_tenant(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     # Already authenticated by the idempotency layer (from the same header): not twice.
@@ -36,7 +34,11 @@ async def require_tenant(
         raise Unauthorized(
             "Missing API key: send `Authorization: Bearer <api_key>`.", headers=_CHALLENGE
         )
-    tenant_id = await authenticate(session, credentials.credentials)
+    # A key verified a moment ago needs no session at all (the hot path).
+    tenant_id = known_tenant(credentials.credentials)
+    if tenant_id is None:
+        async with request.app.state.read_sessionmaker() as session:
+            tenant_id = await authenticate(session, credentials.credentials)
     if tenant_id is None:
         raise Unauthorized("Invalid or revoked API key.", headers=_CHALLENGE)
     return tenant_id

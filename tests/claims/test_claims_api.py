@@ -32,6 +32,9 @@ async def test_b2b_claim_whole_half_year(client, tenant):
             "principal": "10000.00",
             "amount": "652.10",
             "provisional": False,
+            "contractual_rate": None,
+            "rate_floor": None,
+            "floor_applied": False,
         }
     ]
     assert (claim["principal"], claim["interest"], claim["fixed_indemnity"], claim["total"]) == (
@@ -41,9 +44,14 @@ async def test_b2b_claim_whole_half_year(client, tenant):
         "10692.10",
     )
     assert claim["rate_basis"] == "b2b_default"
+    assert (claim["floor_applied"], claim["interest_stopped_on"], claim["insolvency"]) == (
+        False,
+        None,
+        None,
+    )
 
 
-async def test_claim_after_partial_payment_and_provisional_half_year(client, tenant, clock):
+async def test_claim_after_partial_payment_and_2026h2(client, tenant, clock):
     made = await ledger(
         client, tenant, issue_date="2026-01-01", due_date="2026-01-31", amount="1000.00"
     )
@@ -62,9 +70,67 @@ async def test_claim_after_partial_payment_and_provisional_half_year(client, ten
         ("2026-02-15", "2026-06-30", "600.00"),
         ("2026-07-01", "2026-07-10", "600.00"),
     ]
-    assert periods[-1]["provisional"] is True  # 2026H2 not published: last known 12.15
-    assert periods[-1]["rate"] == "12.15"
-    assert claim["provisional"] is True
+    # 2026H2: ECB 2.40 from 2026-06-17 + 10 = 12.40 (was 12.15, provisional):
+    # 600 x 0.124 x 10 / 365 = 744 / 365 = 2.0384 -> 2.04
+    assert periods[-1]["provisional"] is False
+    assert periods[-1]["rate"] == "12.4"
+    assert periods[-1]["amount"] == "2.04"
+    assert claim["provisional"] is False
+    # 2027H1 is not known yet: the last known ECB rate (2.65) + 10, flagged.
+    later = (
+        await client.get(f"{url}/claim", params={"as_of": "2027-01-10"}, headers=tenant.headers)
+    ).json()
+    assert (later["interest_periods"][-1]["rate"], later["provisional"]) == ("12.65", True)
+
+
+async def test_contractual_rate_below_a_later_half_year_floor_is_raised_per_period(client, tenant):
+    # 10 % is valid today (floor 3 x 2.62 = 7.86) but was below the floor in 2024H1
+    # (3 x 5.07 = 15.21): 1,000.00 due 2023-12-31, as of 2024-07-31:
+    # 2024H1: 182 days at 15.21 = 75.84 (floor applied); 2024H2: 31 days at 3 x 4.92 = 14.76:
+    # 1000 x 0.1476 x 31 / 365 = 4575.6 / 365 = 12.5359 -> 12.54 (floor applied).
+    made = await ledger(
+        client,
+        tenant,
+        issue_date="2023-12-01",
+        due_date="2023-12-31",
+        amount="1000.00",
+        late_penalty_rate="10",
+    )
+    claim = (
+        await client.get(
+            f"/v1/invoices/{made['invoice']['id']}/claim",
+            params={"as_of": "2024-07-31"},
+            headers=tenant.headers,
+        )
+    ).json()
+    assert [
+        (p["from"], p["rate"], p["contractual_rate"], p["rate_floor"], p["floor_applied"])
+        for p in claim["interest_periods"]
+    ] == [
+        ("2024-01-01", "15.21", "10", "15.21", True),
+        ("2024-07-01", "14.76", "10", "14.76", True),
+    ]
+    assert [p["amount"] for p in claim["interest_periods"]] == ["75.84", "12.54"]
+    assert (claim["rate_basis"], claim["floor_applied"], claim["interest"]) == (
+        "contractual",
+        True,
+        "88.38",
+    )
+    # Where the agreed rate is above the floor it applies as agreed (2026H1: floor 7.86).
+    recent = (
+        await client.get(
+            f"/v1/invoices/{made['invoice']['id']}/claim",
+            params={"as_of": "2026-01-31"},
+            headers=tenant.headers,
+        )
+    ).json()
+    last = recent["interest_periods"][-1]
+    assert (last["from"], last["rate"], last["rate_floor"], last["floor_applied"]) == (
+        "2026-01-01",
+        "10",
+        "7.86",
+        False,
+    )
 
 
 async def test_consumer_claim_runs_from_the_formal_notice_and_has_no_indemnity(client, tenant):
@@ -155,25 +221,26 @@ async def test_rates_and_publishing_a_half_year(client, tenant, admin_headers, c
     import datetime as dt
 
     rates = (await client.get("/v1/rates", headers=tenant.headers)).json()
-    assert {"year": 2025, "half": 2, "rate": "12.15"} in rates["b2b_default"]
+    b2b = {(r["year"], r["half"]): r for r in rates["b2b_default"]}
+    assert b2b[(2025, 2)]["rate"] == "12.15"
     assert rates["current"]["legal_other"]["provisional"] is False  # 2026H1 is published
     clock.set(dt.datetime(2026, 9, 1, tzinfo=dt.UTC))
-    assert (await client.get("/v1/rates", headers=tenant.headers)).json()["current"]["b2b_default"][
+    assert (await client.get("/v1/rates", headers=tenant.headers)).json()["current"]["legal_other"][
         "provisional"
     ] is True
     published = await client.post(
         "/v1/admin/rates",
         json={
-            "kind": "b2b_default",
+            "kind": "legal_other",
             "year": 2026,
             "half": 2,
-            "rate": "12.15",
-            "source": "BCE + 10",
+            "rate": "2.70",
+            "source": "arrêté du 20 juin 2026",
         },
         headers=admin_headers,
     )
     assert published.status_code == 201, published.text
-    assert published.json()["current"]["b2b_default"]["provisional"] is False
+    assert published.json()["current"]["legal_other"]["provisional"] is False
     assert (
         await client.post(
             "/v1/admin/rates",
@@ -347,6 +414,33 @@ async def test_litigation_readiness(client, tenant, clock):
     ).json()["recommended_procedure"] == "injonction_de_payer"
 
 
+@pytest.mark.parametrize(
+    ("amount", "procedure"),
+    [
+        # 4,950.00 due 2026-01-31, today 2026-03-02: 30 days at 12.15 % =
+        # 4950 x 0.1215 x 30 / 365 = 18042.75 / 365 = 49.43; principal + interest = 4,999.43
+        # <= 5,000 although the total with the 40 EUR indemnity is 5,039.43 (CPCE R125-1).
+        ("4950.00", "petites_creances"),
+        # 4,960.00: 4960 x 0.1215 x 30 / 365 = 49.53 -> 5,009.53 > 5,000.
+        ("4960.00", "injonction_de_payer"),
+    ],
+)
+async def test_petites_creances_counts_principal_and_interest_only(
+    client, tenant, amount, procedure
+):
+    made = await ledger(
+        client, tenant, issue_date="2026-01-01", due_date="2026-01-31", amount=amount
+    )
+    body, _ = await _readiness(client, tenant, made["invoice"]["id"])
+    claim = body["claim"]
+    assert claim["fixed_indemnity"] == "40.00"
+    assert body["recommended_procedure"] == procedure, claim
+    if procedure == "petites_creances":
+        assert claim["principal"] == "4950.00"
+        assert claim["interest"] == "49.43"
+        assert claim["total"] == "5039.43"  # above 5,000 with the indemnity, still eligible
+
+
 async def _readiness(client, tenant, invoice_id):
     response = await client.get(
         f"/v1/invoices/{invoice_id}/litigation-readiness", headers=tenant.headers
@@ -386,6 +480,10 @@ async def test_litigation_readiness_for_a_consumer_a_dispute_and_insolvency(clie
     body, failing = await _readiness(client, tenant, insolvent["invoice"]["id"])
     assert "debtor_not_insolvent" in failing
     assert body["recommended_procedure"] == "declaration_de_creance"
+    # No BODACC date recorded yet: no deadline, and the check says what starts it.
+    assert body["insolvency"]["declaration_deadline"] is None
+    detail = next(c["detail"] for c in body["checks"] if c["code"] == "debtor_not_insolvent")
+    assert "BODACC publication not recorded" in detail
 
 
 async def test_litigation_readiness_of_a_time_barred_invoice(client, tenant, clock):

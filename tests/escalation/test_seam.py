@@ -103,3 +103,37 @@ async def test_a_batch_refreshes_its_updated_invoices_in_one_statement(client, t
     # Due 2026-02-25, today 2026-03-02: overdue, its first reminder planned from the new date.
     assert by_number["B-0"]["days_overdue"] == 5
     assert by_number["B-new-0"]["dunning"]["next_action_at"] is not None
+
+
+async def test_a_batch_evaluates_each_distinct_new_invoice_once(client, tenant, app, monkeypatch):
+    from app.escalation import service
+
+    calls = 0
+    real = service.EngineInputs.evaluate
+
+    def counting(self, today):
+        nonlocal calls
+        calls += 1
+        return real(self, today)
+
+    monkeypatch.setattr(service.EngineInputs, "evaluate", counting)
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    rows = [
+        {
+            "creditor_id": creditor["id"],
+            "debtor_id": debtor["id"],
+            "number": f"D-{n}",
+            "issue_date": "2026-01-05" if n % 2 else "2026-02-05",
+            "amount": "100.00",
+        }
+        for n in range(50)
+    ]
+    made = await client.post("/v1/invoices/batch", json={"invoices": rows}, headers=tenant.headers)
+    assert made.json()["created"] == 50
+    assert calls == 2, "one evaluation per distinct (dates, amount, debtor, policy)"
+    listed = await client.get(
+        "/v1/invoices", params={"debtor_id": debtor["id"], "limit": 60}, headers=tenant.headers
+    )
+    plans = {(i["issue_date"], i["dunning"]["next_action_at"]) for i in listed.json()["data"]}
+    assert len(plans) == 2

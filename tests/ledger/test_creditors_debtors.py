@@ -122,12 +122,93 @@ async def test_debtor_lifecycle_and_insolvency(client, tenant):
     assert debtor["language"] == "fr"
     assert debtor["insolvency"] is None
     url = f"/v1/debtors/{debtor['id']}"
+    # Without the BODACC date (as before published_on existed): no deadline yet.
     insolvency = {"procedure": "redressement_judiciaire", "opened_on": "2026-02-01"}
     patched = await client.patch(url, json={"insolvency": insolvency}, headers=tenant.headers)
     assert patched.status_code == 200, patched.text
-    assert patched.json()["insolvency"] == insolvency
+    assert patched.json()["insolvency"] == {
+        **insolvency,
+        "published_on": None,
+        "declaration_deadline": None,
+    }
     cleared = await client.patch(url, json={"insolvency": None}, headers=tenant.headers)
     assert cleared.json()["insolvency"] is None
+
+
+async def test_debtor_insolvency_with_its_bodacc_publication(client, tenant):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(
+        client,
+        tenant,
+        creditor["id"],
+        insolvency={
+            "procedure": "liquidation_judiciaire",
+            "opened_on": "2026-02-03",
+            "published_on": "2026-02-12",
+        },
+    )
+    # C. com. R622-24: 2 months from the BODACC publication.
+    assert debtor["insolvency"] == {
+        "procedure": "liquidation_judiciaire",
+        "opened_on": "2026-02-03",
+        "published_on": "2026-02-12",
+        "declaration_deadline": "2026-04-12",
+    }
+    url = f"/v1/debtors/{debtor['id']}"
+    got = (await client.get(url, headers=tenant.headers)).json()
+    assert got["insolvency"]["declaration_deadline"] == "2026-04-12"
+    # 31 December + 2 months: the last day of February (CPC art. 641).
+    patched = await client.patch(
+        url,
+        json={
+            "insolvency": {
+                "procedure": "sauvegarde",
+                "opened_on": "2026-12-22",
+                "published_on": "2026-12-31",
+            }
+        },
+        headers=tenant.headers,
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["insolvency"]["declaration_deadline"] == "2027-02-28"
+
+
+@pytest.mark.parametrize(
+    ("insolvency", "loc"),
+    [
+        (
+            {"procedure": "sauvegarde", "opened_on": "2026-02-10", "published_on": "2026-02-09"},
+            ["body", "insolvency", "published_on"],
+        ),
+        (
+            {"procedure": "sauvegarde", "opened_on": "2026-02-10", "published_on": "2026-02-31"},
+            ["body", "insolvency", "published_on"],
+        ),
+        (
+            {"procedure": "sauvegarde", "published_on": "2026-02-10"},
+            ["body", "insolvency", "opened_on"],
+        ),
+        (
+            {"procedure": "sauvegarde", "opened_on": "2026-02-10", "bodacc": "2026-02-20"},
+            ["body", "insolvency", "bodacc"],
+        ),
+    ],
+)
+async def test_debtor_insolvency_validation(client, tenant, insolvency, loc):
+    creditor = await create_creditor(client, tenant)
+    response = await client.post(
+        "/v1/debtors",
+        json={
+            "creditor_id": creditor["id"],
+            "kind": "business",
+            "name": "X",
+            "insolvency": insolvency,
+        },
+        headers=tenant.headers,
+    )
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert loc in [e["loc"] for e in response.json()["errors"]]
 
 
 @pytest.mark.parametrize(

@@ -163,17 +163,122 @@ def test_contractual_rate_is_flat_but_periods_still_split_by_half_year() -> None
 
 
 def test_provisional_period_when_the_half_year_is_not_published() -> None:
-    # 1,000.00 due 2026-06-30, as of 2026-07-31: 31 days in 2026H2, unpublished -> 12.15
-    # (last known, 2026H1) flagged: 1000 x 0.1215 x 31 / 365 = 3766.5 / 365 = 10.3192 -> 10.32
+    # 1,000.00 due 2026-12-31, as of 2027-01-31: 31 days in 2027H1, whose ECB rate (in force on
+    # 1 January 2027) is not known: the last known ECB rate, 2.65, + 10 = 12.65, flagged:
+    # 1000 x 0.1265 x 31 / 365 = 3921.5 / 365 = 10.7438 -> 10.74
+    claim = b2b("1000.00", dt.date(2026, 12, 31), dt.date(2027, 1, 31))
+    (period,) = claim.interest_periods
+    assert (period.rate, period.amount, period.provisional) == (D("12.65"), D("10.74"), True)
+    assert claim.provisional
+    # Once an operator adds the 2027H1 rate: 1000 x 0.129 x 31 / 365 = 3999 / 365 = 10.9562
+    # -> 10.96, no longer provisional.
+    book = RateBook(extra=[("b2b_default", 2027, 1, D("12.90"))])
+    published = b2b("1000.00", dt.date(2026, 12, 31), dt.date(2027, 1, 31), rates=book)
+    assert (published.interest, published.provisional) == (D("10.96"), False)
+
+
+def test_2026h2_uses_the_12_40_rate_of_the_june_2026_ecb_rise() -> None:
+    # 1,000.00 due 2026-06-30, as of 2026-07-31: 31 days at 12.40 (ECB 2.40 on 1 July + 10):
+    # 1000 x 0.124 x 31 / 365 = 3844 / 365 = 10.5315 -> 10.53, published.
     claim = b2b("1000.00", dt.date(2026, 6, 30), dt.date(2026, 7, 31))
     (period,) = claim.interest_periods
-    assert (period.rate, period.amount, period.provisional) == (D("12.15"), D("10.32"), True)
-    assert claim.provisional
-    # Once an operator adds the 2026H2 rate: 1000 x 0.124 x 31 / 365 = 3844 / 365 = 10.5315
-    # -> 10.53, no longer provisional.
-    book = RateBook(extra=[("b2b_default", 2026, 2, D("12.40"))])
-    published = b2b("1000.00", dt.date(2026, 6, 30), dt.date(2026, 7, 31), rates=book)
-    assert (published.interest, published.provisional) == (D("10.53"), False)
+    assert (period.rate, period.amount, period.provisional) == (D("12.40"), D("10.53"), False)
+
+
+def test_a_2022h2_consumer_period_uses_the_0_77_taux_legal() -> None:
+    # 10,000.00 due 2022-09-30, mise en demeure received 2022-10-01, as of 2022-12-31: 92 days
+    # at 0.77 % (2022H2, other cases): 10000 x 0.0077 x 92 / 365 = 7084 / 365 = 19.4082 -> 19.41
+    claim = compute_claim(
+        amount=D("10000.00"),
+        due_date=dt.date(2022, 9, 30),
+        payments=[],
+        as_of=dt.date(2022, 12, 31),
+        debtor_kind="consumer",
+        rates=BOOK,
+        consumer_interest_from=dt.date(2022, 10, 1),
+    )
+    assert [(p.days, p.rate, p.amount, p.provisional) for p in claim.interest_periods] == [
+        (92, D("0.77"), D("19.41"), False)
+    ]
+
+
+def test_contractual_rate_below_the_floor_of_a_later_half_year_is_raised_to_it() -> None:
+    # 10 % agreed; 1,000.00 due 2023-12-31, as of 2025-07-31. The floor is 3 x the taux légal
+    # (other cases) of each half-year (C. com. L441-10 II):
+    # 2024H1: 3 x 5.07 = 15.21 > 10: 182 days: 1000 x 0.1521 x 182 / 365 = 75.8416 -> 75.84
+    # 2024H2: 3 x 4.92 = 14.76 > 10: 184 days: 1000 x 0.1476 x 184 / 365 = 74.4066 -> 74.41
+    # 2025H1: 3 x 3.71 = 11.13 > 10: 181 days: 1000 x 0.1113 x 181 / 365 = 55.1926 -> 55.19
+    # 2025H2: 3 x 2.76 = 8.28 <= 10, the agreed rate: 31 days: 1000 x 0.10 x 31 / 365 = 8.49
+    claim = b2b("1000.00", dt.date(2023, 12, 31), dt.date(2025, 7, 31), contractual_rate=D("10"))
+    assert [
+        (p.start, p.days, p.rate, p.rate_floor, p.floor_applied, p.amount)
+        for p in claim.interest_periods
+    ] == [
+        (dt.date(2024, 1, 1), 182, D("15.21"), D("15.21"), True, D("75.84")),
+        (dt.date(2024, 7, 1), 184, D("14.76"), D("14.76"), True, D("74.41")),
+        (dt.date(2025, 1, 1), 181, D("11.13"), D("11.13"), True, D("55.19")),
+        (dt.date(2025, 7, 1), 31, D("10"), D("8.28"), False, D("8.49")),
+    ]
+    assert all(p.contractual_rate == D("10") for p in claim.interest_periods)
+    assert claim.interest == D("213.93")
+    assert claim.floor_applied
+    assert claim.rate_basis == "contractual"
+    assert not claim.provisional
+
+
+def test_the_floor_resting_on_an_unpublished_taux_legal_is_provisional() -> None:
+    # 2026H2: no taux légal published: the floor uses 2026H1's 2.62 (3 x = 7.86), provisional.
+    low = b2b("1000.00", dt.date(2026, 6, 30), dt.date(2026, 7, 31), contractual_rate=D("5"))
+    (period,) = low.interest_periods
+    assert (period.rate, period.floor_applied, period.provisional) == (D("7.86"), True, True)
+    # An agreed rate above the floor does not depend on it: not provisional.
+    high = b2b("1000.00", dt.date(2026, 6, 30), dt.date(2026, 7, 31), contractual_rate=D("15"))
+    (period,) = high.interest_periods
+    assert (period.rate, period.floor_applied, period.provisional) == (D("15"), False, False)
+
+
+def test_opening_judgment_stops_interest_from_its_date() -> None:
+    # 1,000.00 due 2025-12-31; redressement opened 2026-03-01 (effective at zero hour): interest
+    # through 2026-02-28 only, whatever as_of: 59 days at 12.15: 1000 x 0.1215 x 59 / 365
+    # = 7168.5 / 365 = 19.6397 -> 19.64; indemnity due (late before the opening).
+    opened = dt.date(2026, 3, 1)
+    claim = b2b("1000.00", dt.date(2025, 12, 31), dt.date(2026, 6, 30), interest_stops_on=opened)
+    assert [(p.start, p.end, p.days) for p in claim.interest_periods] == [
+        (dt.date(2026, 1, 1), dt.date(2026, 2, 28), 59)
+    ]
+    assert (claim.interest, claim.fixed_indemnity, claim.total) == (
+        D("19.64"),
+        D("40.00"),
+        D("1059.64"),
+    )
+    assert claim.interest_stopped_on == opened
+    assert b2b("1000.00", dt.date(2025, 12, 31), dt.date(2026, 2, 28)).interest == D("19.64")
+
+
+def test_no_interest_nor_indemnity_when_not_late_before_the_opening() -> None:
+    opened = dt.date(2026, 3, 1)
+    # Due the day before the opening: not one day late before it.
+    claim = b2b("1000.00", dt.date(2026, 2, 28), dt.date(2026, 6, 30), interest_stops_on=opened)
+    assert (claim.interest, claim.fixed_indemnity, claim.total) == (
+        D("0.00"),
+        D("0.00"),
+        D("1000.00"),
+    )
+    # Due two days before: one day of interest (1000 x 0.1215 / 365 = 0.3329 -> 0.33) and 40.
+    late = b2b("1000.00", dt.date(2026, 2, 27), dt.date(2026, 6, 30), interest_stops_on=opened)
+    assert (late.interest, late.fixed_indemnity) == (D("0.33"), D("40.00"))
+
+
+def test_payments_after_the_opening_still_reduce_the_principal() -> None:
+    claim = b2b(
+        "1000.00",
+        dt.date(2025, 12, 31),
+        dt.date(2026, 6, 30),
+        [Payment(dt.date(2026, 5, 1), D("300.00"))],
+        interest_stops_on=dt.date(2026, 3, 1),
+    )
+    assert claim.principal == D("700.00")
+    assert claim.interest == D("19.64")  # on 1,000.00 until the opening
 
 
 def test_paid_invoice_still_has_interest_and_indemnity() -> None:
@@ -232,7 +337,8 @@ def test_leap_year_still_uses_365_days() -> None:
 
 def test_rounding_is_half_up_per_period() -> None:
     # 18.25 x 10 % x 1 / 365 = 0.005 exactly -> 0.01 (banker's rounding would give 0.00).
-    claim = b2b("18.25", dt.date(2025, 1, 1), dt.date(2025, 1, 2), contractual_rate=D("10"))
+    # (2023H1: the floor is 3 x 2.06 = 6.18, below the agreed 10 %.)
+    claim = b2b("18.25", dt.date(2023, 1, 1), dt.date(2023, 1, 2), contractual_rate=D("10"))
     assert claim.interest == D("0.01")
 
 
@@ -270,3 +376,8 @@ def test_combine_claims() -> None:
     assert both.total == first.total + second.total
     assert len(both.interest_periods) == 2
     assert both.rate_basis == "b2b_default"
+    assert both.interest_stopped_on is None
+    assert not both.floor_applied
+    opened = dt.date(2025, 6, 1)
+    stopped = b2b("100.00", dt.date(2025, 1, 31), dt.date(2025, 6, 30), interest_stops_on=opened)
+    assert combine_claims([first, stopped]).interest_stopped_on == opened

@@ -21,7 +21,9 @@ from typing import Literal
 from fpdf import FPDF
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from app.legal import deadlines
 from app.legal import figures as legal
+from app.legal.calendar import FRENCH_CALENDAR, BusinessCalendar
 from app.legal.interest import Claim, DebtorKind
 
 LetterKind = Literal["pre_reminder", "reminder_1", "reminder_2", "formal_notice"]
@@ -29,8 +31,16 @@ LETTER_KINDS: tuple[LetterKind, ...] = ("pre_reminder", "reminder_1", "reminder_
 
 # When the caller gives no deadline date for a mise en demeure, the deadline (which runs from
 # receipt) is shown for a receipt this many days after the letter date, and said so: a
-# registered letter is usually delivered within two or three days.
+# registered letter is usually delivered within two or three days. One served by a commissaire
+# de justice is shown for a service on the letter's date.
 ASSUMED_REGISTERED_DELIVERY_DAYS = 3
+# How a mise en demeure is delivered: by registered letter with AR (the default), or served by a
+# commissaire de justice (its deadline then runs from the date of service).
+Delivery = Literal["registered_letter", "commissaire_de_justice"]
+DELIVERY_LINES: dict[Delivery, str] = {
+    "registered_letter": "Lettre recommandée avec accusé de réception",
+    "commissaire_de_justice": "Signifiée par commissaire de justice",
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,12 @@ class LetterContext:
     city: str | None  # "Fait à <city>, le <date>"
     reminders_sent: tuple[SentReminder, ...] = ()
     deadline_days: int = legal.FORMAL_NOTICE_DEADLINE_DEFAULT_DAYS
+    # The deadline's last day when it is known (the engine's: from the recorded AR, first
+    # presentation or date of service). Otherwise it is computed here from the assumed receipt,
+    # with the same computation as the engine (app.legal.deadlines) and the creditor's calendar.
     deadline_date: dt.date | None = None
+    calendar: BusinessCalendar = FRENCH_CALENDAR
+    delivery: Delivery = "registered_letter"  # of a mise en demeure
 
 
 # --- French formatting ----------------------------------------------------------------------
@@ -179,6 +194,7 @@ class Letter:
     recipient_lines: tuple[str, ...]  # first line: the debtor's name
     place_date: str
     registered: bool  # sent by lettre recommandée avec accusé de réception
+    delivery_line: str | None  # how it is delivered, above the subject (a mise en demeure)
     subject: str
     reference: str
     blocks: tuple[Block, ...]
@@ -302,15 +318,18 @@ def compose(ctx: LetterContext) -> Letter:
         f"facture n° {numbers[0]}" if len(numbers) == 1 else f"factures n°s {_join_fr(numbers)}"
     )
 
-    # The mise en demeure's deadline runs from receipt; reminders' from the letter date.
+    # The mise en demeure's deadline runs from receipt (or service); reminders' from the letter
+    # date. Either way it ends on a working day, as the engine counts it.
+    served = ctx.kind == "formal_notice" and ctx.delivery == "commissaire_de_justice"
     assumed_receipt: dt.date | None = None
     deadline_date = ctx.deadline_date
     if deadline_date is None:
         start = ctx.today
         if ctx.kind == "formal_notice":
-            assumed_receipt = ctx.today + dt.timedelta(days=ASSUMED_REGISTERED_DELIVERY_DAYS)
+            delay = 0 if served else ASSUMED_REGISTERED_DELIVERY_DAYS
+            assumed_receipt = ctx.today + dt.timedelta(days=delay)
             start = assumed_receipt
-        deadline_date = start + dt.timedelta(days=ctx.deadline_days)
+        deadline_date = deadlines.days_after(start, ctx.deadline_days, ctx.calendar)
 
     contact_parts = []
     if ctx.creditor.email:
@@ -330,6 +349,7 @@ def compose(ctx: LetterContext) -> Letter:
         total_due=claim.total if claim else balance_total,
         deadline_date=deadline_date,
         assumed_receipt=assumed_receipt,
+        served=served,
         reminders=[describe_reminder(r) for r in sorted(ctx.reminders_sent, key=lambda r: r.on)],
         contact=contact,
     )
@@ -345,7 +365,8 @@ def compose(ctx: LetterContext) -> Letter:
         sender_lines=tuple(sender),
         recipient_lines=_party_lines(ctx.debtor),
         place_date=f"Fait à {ctx.city}, le {date_fr}" if ctx.city else f"Le {date_fr}",
-        registered=ctx.kind == "formal_notice",
+        registered=ctx.kind == "formal_notice" and not served,
+        delivery_line=DELIVERY_LINES[ctx.delivery] if ctx.kind == "formal_notice" else None,
         subject=_subject(ctx),
         reference=f"Réf. : {invoice_refs}",
         blocks=_parse_blocks(body),
@@ -499,8 +520,8 @@ def _pdf_heading(pdf: _LetterPDF, letter: Letter) -> None:
     pdf.ln(8)
     pdf.write_lines(letter.place_date, align="R")
     pdf.ln(6)
-    if letter.registered:
-        pdf.write_lines("Lettre recommandée avec accusé de réception", style="B")
+    if letter.delivery_line:
+        pdf.write_lines(letter.delivery_line, style="B")
         pdf.ln(1)
     pdf.write_lines(f"Objet : {letter.subject}", style="B", size=10.5)
     pdf.write_lines(letter.reference)

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from app.claims.letters import service
 from app.claims.letters.render import render_html, render_pdf, render_text
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import ProblemError, problem_responses
+from app.core.types import Day
 from app.ledger.invoices.models import Invoice
 from app.tenants.auth import ClockDep, TenantId
 
@@ -55,7 +56,19 @@ def negotiate(accept: str | None) -> str:
     description="`pre_reminder` (informative), `reminder_1` (courteous), `reminder_2` (formal), "
     "`formal_notice` (the mise en demeure with every mention the law expects: amounts, "
     "interest and the 40 EUR indemnity for a business debtor, deadline, IBAN, the reminders "
-    "already sent, the consequences). Consumer versions claim no indemnity or fees.",
+    "already sent, the consequences). Consumer versions claim no indemnity or fees.\n\n"
+    "**Dated as of its sending, never re-dated.** The letter's date is `as_of` when given, else "
+    "the day of the recorded action that sent it (for `formal_notice`, the latest "
+    "`formal_notice` action's `performed_at`; for a reminder, the latest action whose `step` is "
+    "that kind), else today (a draft not yet sent). The claim, the balance and the reminders "
+    "already sent are those of that day, so rendering it again later gives the same letter.\n\n"
+    "**The deadline is the engine's.** For a recorded mise en demeure it runs from "
+    "`proof.served_on`, `proof.acknowledged_at` or `proof.presented_at`, by the policy's "
+    "`formal_notice_deadline_days`, extended to the creditor's next business day (the "
+    "invoice's `dunning.formal_notice_deadline`); before any of them is known, from an assumed "
+    "receipt 3 days after the letter date (or service on that date by a commissaire de "
+    "justice), said so in the letter, and extended the same way. A mise en demeure sent by "
+    "`commissaire_de_justice` is worded as an act served (its deadline runs from service).",
     response_class=Response,
     responses={
         200: {
@@ -76,10 +89,17 @@ async def get_letter(
     session: SessionDep,
     clock: ClockDep,
     accept: Annotated[str | None, Header()] = None,
+    as_of: Annotated[
+        Day | None,
+        Query(
+            description="The letter's date (its sending day), not before the invoice's issue "
+            "date (422). Default: the day of the recorded action that sent it, else today"
+        ),
+    ] = None,
 ) -> Response:
     media = negotiate(accept)
     invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
-    ctx = await service.letter_context(session, invoice, kind, clock.today())
+    ctx = await service.letter_context(session, invoice, kind, clock, as_of)
     filename = f"{kind}-{invoice.number}".replace('"', "")
     if media == "application/pdf":
         return Response(

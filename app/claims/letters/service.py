@@ -1,21 +1,42 @@
 """The letters of an invoice, filled from the creditor, the debtor, the claim and the recorded
-actions (the reminders already sent)."""
+actions (the reminders already sent).
+
+A letter is dated as of its sending, never as of its rendering: the day of the recorded action
+that sent it (the `formal_notice` action's `performed_at` for a mise en demeure, the action
+carrying the step for a reminder), or the `as_of` day the caller gives; only a letter neither
+sent nor dated is a draft of today. The claim, the reminders already sent and the deadline are
+those of that day, so rendering it again later gives the same letter. The deadline is the
+engine's (app.legal.deadlines, the creditor's business calendar): from the recorded date of
+service, AR or first presentation, else from the assumed receipt, said so in the letter.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.claims.letters.render import LetterContext, LetterInvoice, LetterKind, Party, SentReminder
+from app.claims.letters.render import (
+    Delivery,
+    LetterContext,
+    LetterInvoice,
+    LetterKind,
+    Party,
+    SentReminder,
+)
 from app.claims.service import claim_for
+from app.core.clock import Clock
+from app.core.errors import FieldError, Unprocessable
 from app.escalation.actions.models import Action
 from app.escalation.policies.service import policy_for_creditor
+from app.escalation.policy import Policy
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
+from app.legal import deadlines
 
 _CONTACTS = ("pre_reminder", "reminder", "phone_call", "formal_notice")
 
@@ -31,50 +52,98 @@ def _address_lines(address: dict[str, Any] | None) -> tuple[str, ...]:
     return tuple(line for line in lines if line)
 
 
+def _sends(action: Action, kind: LetterKind) -> bool:
+    """Whether a recorded action is the sending of a letter of this kind."""
+    if kind == "formal_notice":
+        return action.type == "formal_notice"
+    if kind == "pre_reminder":
+        return action.type == "pre_reminder" or action.step == "pre_reminder"
+    return action.step == kind
+
+
+def sending_action(
+    actions: Sequence[Action], kind: LetterKind, as_of: dt.date | None, clock: Clock
+) -> Action | None:
+    """The recorded action that sent this letter: the latest one, or with `as_of` the latest one
+    performed that day (none: the letter dated `as_of` is not recorded as sent)."""
+    found = [
+        a
+        for a in actions
+        if _sends(a, kind) and (as_of is None or clock.local_day(a.performed_at) == as_of)
+    ]
+    return max(found, key=lambda a: (a.performed_at, a.id), default=None)
+
+
+def _delivery(sending: Action | None, policy: Policy) -> Delivery:
+    if sending is not None:
+        channel = sending.channel
+    else:
+        step = next((s for s in policy.steps if s.kind == "formal_notice"), None)
+        channel = step.channel if step else None
+    return "commissaire_de_justice" if channel == "commissaire_de_justice" else "registered_letter"
+
+
+def _party(obj: Creditor | Debtor) -> Party:
+    return Party(
+        name=obj.name,
+        siren=obj.siren,
+        siret=obj.siret,
+        address_lines=_address_lines(obj.address),
+        email=obj.email,
+        phone=obj.phone,
+    )
+
+
 async def letter_context(
-    session: AsyncSession, invoice: Invoice, kind: LetterKind, today: dt.date
+    session: AsyncSession,
+    invoice: Invoice,
+    kind: LetterKind,
+    clock: Clock,
+    as_of: dt.date | None = None,
 ) -> LetterContext:
+    if as_of is not None and as_of < invoice.issue_date:
+        raise Unprocessable(
+            "as_of is before the invoice's issue date: a letter cannot be dated before it.",
+            errors=[FieldError(loc=["query", "as_of"], msg="before the invoice's issue_date")],
+        )
     creditor = await session.get_one(Creditor, invoice.creditor_id)
     debtor = await session.get_one(Debtor, invoice.debtor_id)
-    actions = (
-        await session.execute(
-            select(Action)
-            .where(Action.invoice_id == invoice.id, Action.type.in_(_CONTACTS))
-            .order_by(Action.performed_at)
-        )
-    ).scalars()
+    actions = list(
+        (
+            await session.execute(
+                select(Action)
+                .where(Action.invoice_id == invoice.id, Action.type.in_(_CONTACTS))
+                .order_by(Action.performed_at, Action.id)
+            )
+        ).scalars()
+    )
+    sending = sending_action(actions, kind, as_of, clock)
+    dated = as_of or (clock.local_day(sending.performed_at) if sending else clock.today())
     reminders = tuple(
-        SentReminder(on=a.performed_at.date(), type=a.step or a.type, channel=a.channel or "")
+        SentReminder(
+            on=clock.local_day(a.performed_at), type=a.step or a.type, channel=a.channel or ""
+        )
         for a in actions
         if a.type != "formal_notice"
+        and a is not sending
+        and clock.local_day(a.performed_at) <= dated
     )
     policy = await policy_for_creditor(session, creditor)
     deadline_date = None
-    if kind == "formal_notice" and invoice.formal_notice_deadline is not None:
-        deadline_date = invoice.formal_notice_deadline
-    claim = (
-        None
-        if kind == "pre_reminder"
-        else await claim_for(session, invoice, today, debtor=debtor, creditor=creditor)
-    )
+    if kind == "formal_notice" and sending is not None:
+        deadline_date = deadlines.formal_notice_deadline(
+            served_on=sending.served_on,
+            acknowledged_on=sending.acknowledged_at,
+            presented_on=sending.presented_at,
+            days=policy.formal_notice_deadline_days,
+            calendar=policy.calendar,
+        )
+    # As of the letter's day: payments recorded since do not change a letter already sent.
+    claim = await claim_for(session, invoice, dated, debtor=debtor, creditor=creditor)
     return LetterContext(
         kind=kind,
-        creditor=Party(
-            name=creditor.name,
-            siren=creditor.siren,
-            siret=creditor.siret,
-            address_lines=_address_lines(creditor.address),
-            email=creditor.email,
-            phone=creditor.phone,
-        ),
-        debtor=Party(
-            name=debtor.name,
-            siren=debtor.siren,
-            siret=debtor.siret,
-            address_lines=_address_lines(debtor.address),
-            email=debtor.email,
-            phone=debtor.phone,
-        ),
+        creditor=_party(creditor),
+        debtor=_party(debtor),
         debtor_kind=debtor.kind,
         invoices=(
             LetterInvoice(
@@ -82,15 +151,17 @@ async def letter_context(
                 issue_date=invoice.issue_date,
                 due_date=invoice.due_date,
                 amount=invoice.amount,
-                balance=invoice.balance,
+                balance=claim.principal,
             ),
         ),
-        claim=claim,
-        today=today,
+        claim=None if kind == "pre_reminder" else claim,
+        today=dated,
         iban=creditor.iban,
         bic=creditor.bic,
         city=(creditor.address or {}).get("city"),
         reminders_sent=reminders,
         deadline_days=policy.formal_notice_deadline_days,
         deadline_date=deadline_date,
+        calendar=policy.calendar,
+        delivery=_delivery(sending, policy),
     )

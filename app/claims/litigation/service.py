@@ -5,22 +5,34 @@ debtor could raise, proof of the claim on file, a solvent debtor, a claim not ti
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.claims.litigation.procedures import (
+    EXPLANATIONS,
+    options,
+    prefer_uncontested,
+    uncontested_claim_check,
+)
 from app.claims.litigation.schemas import Check, Readiness
-from app.claims.service import claim_for, claim_out
+from app.claims.schemas import ClaimInsolvencyOut
+from app.claims.service import invoice_claim, invoice_claim_out
+from app.core.clock import Clock
 from app.escalation.actions.models import Action
 from app.ledger.debtors.models import Debtor
 from app.ledger.documents.models import Document
 from app.ledger.invoices.models import Invoice
 from app.legal import figures as legal
+from app.legal.interest import Claim
 
 PROOF_KINDS = ("signed_quote", "purchase_order", "delivery_note", "contract")
 
 
-async def readiness(session: AsyncSession, invoice: Invoice, today: dt.date) -> Readiness:
+async def readiness(
+    session: AsyncSession, invoice: Invoice, today: dt.date, clock: Clock | None = None
+) -> Readiness:
     debtor = await session.get_one(Debtor, invoice.debtor_id)
     notices = (
         (
@@ -38,9 +50,10 @@ async def readiness(session: AsyncSession, invoice: Invoice, today: dt.date) -> 
         .scalars()
         .all()
     )
-    claim = await claim_for(session, invoice, today, debtor=debtor)
+    found = await invoice_claim(session, invoice, today, debtor=debtor)
+    claim = found.claim
     notice = notices[0] if notices else None
-    received = notice and (notice.acknowledged_at or notice.presented_at)
+    received = notice and (notice.served_on or notice.acknowledged_at or notice.presented_at)
     deadline = invoice.formal_notice_deadline
     limitation = invoice.limitation_ends_on
     insolvent = debtor.insolvency_procedure is not None
@@ -61,9 +74,9 @@ async def readiness(session: AsyncSession, invoice: Invoice, today: dt.date) -> 
         Check(
             code="formal_notice_received",
             ok=bool(received),
-            detail=f"received or presented on {received}"
+            detail=f"served, received or presented on {received}"
             if received
-            else "no AR date nor first presentation recorded",
+            else "no date of service, AR date nor first presentation recorded",
         ),
         Check(
             code="formal_notice_deadline_passed",
@@ -87,10 +100,7 @@ async def readiness(session: AsyncSession, invoice: Invoice, today: dt.date) -> 
         Check(
             code="debtor_not_insolvent",
             ok=not insolvent,
-            detail=f"{debtor.insolvency_procedure} opened on {debtor.insolvency_opened_on}: "
-            "declare the claim to the mandataire"
-            if insolvent
-            else "no collective proceedings",
+            detail=_insolvency_detail(found.insolvency),
         ),
         Check(
             code="not_time_barred",
@@ -102,18 +112,60 @@ async def readiness(session: AsyncSession, invoice: Invoice, today: dt.date) -> 
         procedure, alternatives = "declaration_de_creance", []
     elif invoice.disputed:
         procedure, alternatives = "mediation", ["assignation"]
-    elif claim.total <= legal.PETITES_CREANCES_MAX_EUR:
+    elif petites_creances_amount(claim) <= legal.PETITES_CREANCES_MAX_EUR:
         procedure, alternatives = "petites_creances", ["injonction_de_payer", "mediation"]
     else:
         procedure, alternatives = (
             "injonction_de_payer",
             ["refere_provision", "assignation", "mediation"],
         )
+    uncontested = await uncontested_claim_check(
+        session, invoice, debtor, today, limitation, clock or Clock()
+    )
+    procedure, alternatives = prefer_uncontested(procedure, alternatives, uncontested)
     return Readiness(
         ready=all(c.ok for c in checks),
         recommended_procedure=procedure,
+        explanation=EXPLANATIONS.get(procedure, ""),
+        procedures=options(procedure, alternatives),
+        uncontested_claim=uncontested,
         alternatives=alternatives,
         court="tribunal_de_commerce" if debtor.kind == "business" else "tribunal_judiciaire",
-        claim=claim_out(invoice, claim, today),
+        claim=invoice_claim_out(invoice, found, today),
         checks=checks,
+        insolvency=found.insolvency,
+    )
+
+
+def petites_creances_amount(claim: Claim) -> Decimal:
+    """What the 5,000 EUR limit of the petites créances procedure counts: the claim "en
+    principal et intérêts" (CPCE R125-1), not the fixed indemnity nor other costs."""
+    return claim.principal + claim.interest
+
+
+def _insolvency_detail(insolvency: ClaimInsolvencyOut | None) -> str:
+    if insolvency is None:
+        return "no collective proceedings"
+    opened = f"{insolvency.procedure} opened on {insolvency.opened_on}"
+    if not insolvency.arose_before_opening:
+        return (
+            f"{opened}; this invoice was issued after the opening judgment: not a prior claim "
+            "to declare (C. com. L622-17)"
+        )
+    if insolvency.declaration_deadline is None:
+        deadline = (
+            "BODACC publication not recorded: the 2-month deadline (C. com. R622-24) runs from it"
+        )
+    else:
+        deadline = (
+            f"declare the claim to the mandataire judiciaire by "
+            f"{insolvency.declaration_deadline} (BODACC publication of "
+            f"{insolvency.published_on} + 2 months, C. com. R622-24)"
+        )
+    amounts = insolvency.to_declare
+    assert amounts is not None  # a prior claim always has amounts to declare
+    return (
+        f"{opened}: interest stopped (C. com. L622-28); {deadline}; to declare: "
+        f"{amounts.total:.2f} (principal {amounts.principal:.2f}, interest "
+        f"{amounts.interest:.2f}, indemnity {amounts.fixed_indemnity:.2f})"
     )

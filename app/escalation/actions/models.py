@@ -30,6 +30,7 @@ class Action(Base):
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[dt.date | None]  # AR signed
     presented_at: Mapped[dt.date | None]  # letter first presented (unclaimed)
+    served_on: Mapped[dt.date | None]  # act served by a commissaire de justice
     promised_date: Mapped[dt.date | None]
     override: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

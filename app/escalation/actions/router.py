@@ -23,9 +23,17 @@ router = APIRouter(prefix="/v1", tags=["actions"])
     description="A contact beyond the amicable caps (3 e-mails, 3 calls, 3 letters, counting the "
     "pre-reminder) is refused with 409 unless `override: true` with a `note`. A `formal_notice` "
     "needs channel `registered_letter` or `commissaire_de_justice` and `proof.tracking_number`; "
-    "its deadline runs from `proof.acknowledged_at` (AR) or `proof.presented_at`. A "
-    "`promise_to_pay` with `promised_date` pauses the escalation until that day plus the "
-    "policy's grace period.",
+    "its deadline runs from `proof.served_on` (date of service, commissaire de justice), else "
+    "`proof.acknowledged_at` (AR) or `proof.presented_at` (first presentation), and extends to "
+    "the next business day. Proof dates take a date or an RFC 3339 timestamp (its local day "
+    "counts). A `promise_to_pay` with `promised_date` pauses the escalation until that day plus "
+    "the policy's grace period.\n\n"
+    "Uncontested commercial claims (loi du 23 avril 2026, CPCE L126-1 and following): a "
+    "`commandement_de_payer` is refused (422) against a consumer, a debtor under insolvency "
+    "proceedings, an invoice with an open dispute or not yet due, or without "
+    "`proof.tracking_number`; its `proof.served_on` starts the debtor's month. A "
+    "`pv_non_contestation` needs a commandement with its date of service and is refused before "
+    "8 days after the end of that month. The timeline shows the month and the next step.",
     responses=problem_responses(401, 404, 409, 422),
 )
 async def record_action(
@@ -56,9 +64,10 @@ async def get_action(action_id: str, tenant_id: TenantId, session: SessionDep) -
 
 @router.patch(
     "/actions/{action_id}",
-    summary="Complete an action: add the AR date, a note, an outcome",
+    summary="Complete an action: add the AR date, the date of service, a note, an outcome",
     description="Actions are never deleted and their type, channel and date never change: "
-    "record a new action to correct one. Proof already given is not rewritten (409).",
+    "record a new action to correct one. Proof already given is not rewritten (409). "
+    "`proof.served_on` only on an action by `commissaire_de_justice` (422 otherwise).",
     responses=problem_responses(401, 404, 409, 422),
 )
 async def update_action(

@@ -1,12 +1,78 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema, model_validator
 
+from app.core.clock import Clock
 from app.core.types import Day, InputModel, Note
 from app.escalation.engine import ActionType
 from app.escalation.policy import Channel
+
+# RFC 3339: a full date, "T" (or a space), a full time and an offset (Z or +hh:mm).
+_RFC3339: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
+_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _day_or_instant(value: Any) -> dt.date:
+    """A date, or an aware instant (kept as a datetime: its local day is the service's to say)."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("a timestamp needs a UTC offset (RFC 3339)")
+        parsed: dt.date = value
+    elif isinstance(value, dt.date):
+        parsed = value
+    elif isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            parsed = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid date") from None
+    elif isinstance(value, str) and _RFC3339.fullmatch(value):
+        try:
+            parsed = dt.datetime.fromisoformat(value[:10] + "T" + value[11:].upper())
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid RFC 3339 timestamp") from None
+    else:
+        raise ValueError(
+            "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp with offset "
+            "(2026-02-04T10:15:00+01:00)"
+        )
+    if not 1990 <= parsed.year <= 2100:
+        raise ValueError("must be between 1990 and 2100")
+    return parsed
+
+
+# A proof date as providers report it: a day, or an instant whose local day (in the service's
+# time zone) is the day that counts.
+DayOrInstant = Annotated[
+    dt.date,
+    PlainValidator(_day_or_instant),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ],
+            "examples": ["2026-02-04", "2026-02-04T10:15:00+01:00"],
+        }
+    ),
+]
+_LOCAL_DAY: Final = (
+    " A date (YYYY-MM-DD) or an RFC 3339 timestamp with offset: a timestamp counts as its local "
+    "day in the service's time zone (RELANCE_TIMEZONE, default Europe/Paris)."
+)
+PROOF_DATES: Final = ("acknowledged_at", "presented_at", "served_on")
+
+
+def local_day(value: dt.date | None, clock: Clock) -> dt.date | None:
+    """The day a proof date counts as: a timestamp's local day, a date as given."""
+    if isinstance(value, dt.datetime):
+        return clock.local_day(value)
+    return value
 
 
 class ProofIn(InputModel):
@@ -16,17 +82,41 @@ class ProofIn(InputModel):
         max_length=64,
         description="Registered-letter number (LRAR) or the commissaire de justice's act reference",
     )
-    acknowledged_at: Day | None = Field(
-        default=None, description="Day the AR (avis de réception) was signed"
+    acknowledged_at: DayOrInstant | None = Field(
+        default=None,
+        description="Registered letter: when the AR (avis de réception) was signed; the "
+        "deadline of a mise en demeure runs from it." + _LOCAL_DAY,
     )
-    presented_at: Day | None = Field(
-        default=None, description="Day an unclaimed letter was first presented (pli avisé)"
+    presented_at: DayOrInstant | None = Field(
+        default=None,
+        description="Registered letter: when it was first presented (pli avisé); the deadline "
+        "runs from it when the letter is refused, neglected or not claimed." + _LOCAL_DAY,
+    )
+    served_on: DayOrInstant | None = Field(
+        default=None,
+        description="Channel `commissaire_de_justice` only: the date of service (signification) "
+        "of the act. The deadline of a mise en demeure served this way runs from it, as does "
+        "the debtor's month after a `commandement_de_payer`; it takes precedence over "
+        "`acknowledged_at` and `presented_at`." + _LOCAL_DAY,
     )
 
 
 class ActionCreate(InputModel):
-    type: ActionType
-    channel: Channel | None = None
+    type: ActionType = Field(
+        description="What was done. The uncontested commercial claims procedure (loi du "
+        "23 avril 2026, CPCE L126-1 and following; business debtors only): "
+        "`commandement_de_payer` (served by a commissaire de justice; `proof.served_on` starts "
+        "the debtor's month to pay or contest), `pv_non_contestation` (drawn by the commissaire "
+        "de justice at the earliest 8 days after that month), `titre_executoire` (the "
+        "enforceable title: the PV made enforceable by the clerk of the tribunal de commerce, "
+        "or another title). Each of them stops the amicable escalation (stage `litigation`)."
+    )
+    channel: Channel | None = Field(
+        default=None,
+        description="How it was sent. `commandement_de_payer` and `pv_non_contestation` are "
+        "acts of a commissaire de justice: channel `commissaire_de_justice` (the default for "
+        "them).",
+    )
     performed_at: dt.datetime = Field(description="When it was done (RFC 3339 with offset)")
     step: str | None = Field(
         default=None, max_length=40, description="The policy step it carries out, if any"
@@ -78,8 +168,11 @@ class ActionUpdate(InputModel):
 
 class ProofOut(BaseModel):
     tracking_number: str | None
-    acknowledged_at: dt.date | None
-    presented_at: dt.date | None
+    acknowledged_at: dt.date | None = Field(description="The local day the AR was signed")
+    presented_at: dt.date | None = Field(description="The local day of the first presentation")
+    served_on: dt.date | None = Field(
+        description="The local day the commissaire de justice served the act"
+    )
 
 
 class ActionOut(BaseModel):

@@ -16,9 +16,19 @@ from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.ids import new_id
 from app.core.pagination import Page, PageParams, page_of
 from app.escalation.actions.models import Action
-from app.escalation.actions.schemas import ActionCreate, ActionOut, ActionUpdate, ProofOut
-from app.escalation.engine import count_contacts
-from app.escalation.service import load_engine_inputs, to_recorded
+from app.escalation.actions.schemas import (
+    PROOF_DATES,
+    ActionCreate,
+    ActionOut,
+    ActionUpdate,
+    ProofIn,
+    ProofOut,
+    local_day,
+)
+from app.escalation.engine import ActionType, RecordedAction, count_contacts
+from app.escalation.policy import Channel
+from app.escalation.procedure import pv_earliest
+from app.escalation.service import EngineInputs, load_engine_inputs, to_recorded
 from app.ledger.invoices.models import Invoice
 from app.legal import figures as legal
 
@@ -40,6 +50,7 @@ def to_out(action: Action) -> ActionOut:
             tracking_number=action.tracking_number,
             acknowledged_at=action.acknowledged_at,
             presented_at=action.presented_at,
+            served_on=action.served_on,
         ),
         promised_date=action.promised_date,
         override=action.override,
@@ -49,7 +60,7 @@ def to_out(action: Action) -> ActionOut:
 
 
 def _check_proof_dates(performed_on: dt.date, action: Action, today: dt.date) -> None:
-    for name in ("acknowledged_at", "presented_at"):
+    for name in PROOF_DATES:
         value = getattr(action, name)
         if value is not None and not performed_on <= value <= today:
             raise Unprocessable(
@@ -58,6 +69,123 @@ def _check_proof_dates(performed_on: dt.date, action: Action, today: dt.date) ->
                     FieldError(loc=["body", "proof", name], msg="outside the sending day..today")
                 ],
             )
+
+
+def _invalid(msg: str, *loc: str) -> Unprocessable:
+    return Unprocessable(msg, errors=[FieldError(loc=["body", *loc], msg=msg)])
+
+
+# Acts of a commissaire de justice: the channel says so, and is the default.
+_COMMISSAIRE_ACTS: frozenset[ActionType] = frozenset(
+    {"commandement_de_payer", "pv_non_contestation"}
+)
+
+
+def _default_channel(data: ActionCreate) -> Channel | None:
+    if data.channel is not None:
+        return data.channel
+    if data.type == "phone_call":
+        return "phone"
+    if data.type in _COMMISSAIRE_ACTS:
+        return "commissaire_de_justice"
+    return None
+
+
+def _proof_days(proof: ProofIn | None, clock: Clock) -> dict[str, dt.date | None]:
+    """The proof dates given, as the local days they count as (timestamps converted)."""
+    if proof is None:
+        return {}
+    # The given fields as they were parsed (a dump would serialize a timestamp as a date).
+    given = {name: getattr(proof, name) for name in proof.model_fields_set}
+    return {name: local_day(given[name], clock) for name in PROOF_DATES if name in given}
+
+
+def _check_served_on(type_: ActionType, channel: Channel | None, served_on: dt.date | None) -> None:
+    """Only a commissaire de justice serves acts; a commandement de payer is one of them."""
+    if served_on is not None and channel != "commissaire_de_justice":
+        raise _invalid(
+            "proof.served_on is the date of service of an act by a commissaire de justice: "
+            "record the action with channel commissaire_de_justice, or give the registered "
+            "letter's acknowledged_at or presented_at.",
+            "proof",
+            "served_on",
+        )
+    if type_ in _COMMISSAIRE_ACTS and channel != "commissaire_de_justice":
+        raise _invalid(
+            f"a {type_} is an act of a commissaire de justice: channel commissaire_de_justice.",
+            "channel",
+        )
+
+
+def _check_procedure(data: ActionCreate, performed_on: dt.date, inputs: EngineInputs) -> None:
+    """The conditions of the uncontested commercial claims procedure (CPCE L126-1 and
+    following) that the service can check, each refused with its reason."""
+    if data.type == "commandement_de_payer":
+        _check_commandement(data, performed_on, inputs)
+    elif data.type == "pv_non_contestation":
+        _check_pv(performed_on, inputs)
+
+
+def _check_commandement(data: ActionCreate, performed_on: dt.date, inputs: EngineInputs) -> None:
+    state = inputs.state
+    if state.debtor_kind != "business":
+        raise _invalid(
+            "the procédure simplifiée de recouvrement des créances commerciales incontestées "
+            "is for invoices between traders (CPCE L126-1): not against a consumer.",
+            "type",
+        )
+    if state.insolvent:
+        raise _invalid(
+            "the debtor is under insolvency proceedings: individual proceedings are stopped; "
+            "declare the claim to the mandataire instead.",
+            "type",
+        )
+    if state.disputed:
+        raise _invalid(
+            "a dispute is open: the claim is contested, and the procedure is for uncontested "
+            "claims only (resolve the dispute first, or go to court).",
+            "type",
+        )
+    if performed_on <= state.due_date:
+        raise _invalid(
+            f"the claim must be due (exigible, CPCE L126-1): the invoice falls due on "
+            f"{state.due_date.isoformat()}.",
+            "performed_at",
+        )
+    if data.proof is None or data.proof.tracking_number is None:
+        raise _invalid(
+            "a commandement de payer needs proof.tracking_number (the act's reference).",
+            "proof",
+            "tracking_number",
+        )
+
+
+def _latest_commandement(actions: tuple[RecordedAction, ...]) -> RecordedAction | None:
+    found = [a for a in actions if a.type == "commandement_de_payer"]
+    return max(found, key=lambda a: (a.performed_on, a.id), default=None)
+
+
+def _check_pv(performed_on: dt.date, inputs: EngineInputs) -> None:
+    commandement = _latest_commandement(inputs.actions)
+    if commandement is None:
+        raise _invalid(
+            "a procès-verbal de non-contestation follows a commandement de payer: record the "
+            "commandement_de_payer first.",
+            "type",
+        )
+    if commandement.served_on is None:
+        raise _invalid(
+            "the commandement de payer has no date of service: complete its proof.served_on "
+            f"(PATCH /v1/actions/{commandement.id}) first; the debtor's month runs from it.",
+            "type",
+        )
+    earliest = pv_earliest(commandement.served_on, inputs.policy.calendar)
+    if performed_on < earliest:
+        raise _invalid(
+            "the procès-verbal de non-contestation is drawn at the earliest 8 days after the "
+            f"debtor's month (CPCE L126-3): not before {earliest.isoformat()}.",
+            "performed_at",
+        )
 
 
 async def record_action(
@@ -71,19 +199,23 @@ async def record_action(
             errors=[FieldError(loc=["body", "performed_at"], msg="must not be in the future")],
         )
     proof = data.proof
+    days = _proof_days(proof, clock)
+    sent_by = _default_channel(data)
+    _check_served_on(data.type, sent_by, days.get("served_on"))
     action = Action(
         id=new_id("act"),
         tenant_id=tenant_id,
         invoice_id=invoice.id,
         type=data.type,
-        channel=data.channel or ("phone" if data.type == "phone_call" else None),
+        channel=sent_by,
         step=data.step,
         performed_at=data.performed_at,
         note=data.note,
         outcome=data.outcome,
         tracking_number=proof.tracking_number if proof else None,
-        acknowledged_at=proof.acknowledged_at if proof else None,
-        presented_at=proof.presented_at if proof else None,
+        acknowledged_at=days.get("acknowledged_at"),
+        presented_at=days.get("presented_at"),
+        served_on=days.get("served_on"),
         promised_date=data.promised_date,
         override=data.override,
     )
@@ -96,6 +228,7 @@ async def record_action(
         )
 
     inputs = (await load_engine_inputs(session, [invoice], clock))[invoice.id]
+    _check_procedure(data, performed_on, inputs)
     before = count_contacts(inputs.policy, inputs.state, inputs.actions)
     after = count_contacts(
         inputs.policy, inputs.state, [*inputs.actions, to_recorded(action, clock)]
@@ -130,7 +263,11 @@ async def update_action(
     for field, value in changes.items():
         setattr(action, field, value)
     if data.proof is not None:
-        for field, value in data.proof.model_dump(exclude_unset=True).items():
+        given = {name: getattr(data.proof, name) for name in data.proof.model_fields_set}
+        days = _proof_days(data.proof, clock)
+        _check_served_on(action.type, action.channel, days.get("served_on"))
+        for field, raw in given.items():
+            value = days.get(field, raw)
             current = getattr(action, field)
             if current is not None and current != value:
                 # Proof is evidence: once given it is not rewritten; record a new action instead.

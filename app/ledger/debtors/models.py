@@ -38,5 +38,6 @@ class Debtor(Base):
     external_id: Mapped[str | None] = mapped_column(String(200))
     insolvency_procedure: Mapped[InsolvencyProcedure | None] = mapped_column(String(32))
     insolvency_opened_on: Mapped[dt.date | None]
+    insolvency_published_on: Mapped[dt.date | None]  # BODACC publication of the judgment
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from app.core.types import (
     Address,
@@ -26,16 +26,37 @@ Language = Literal["fr", "en"]  # of the letters
 
 
 class Insolvency(InputModel):
-    """Collective proceedings opened against the debtor: escalation stops; the creditor declares
-    its claim to the mandataire judiciaire instead."""
+    """Collective proceedings opened against the debtor: escalation stops, interest stops at
+    the opening judgment (C. com. L622-28), and the creditor declares its claim to the
+    mandataire judiciaire within 2 months of the BODACC publication (R622-24)."""
 
     procedure: InsolvencyProcedure
-    opened_on: Day
+    opened_on: Day = Field(description="Date of the opening judgment")
+    published_on: Day | None = Field(
+        default=None,
+        description="Date of the judgment's publication in the BODACC, which starts the "
+        "2-month declaration deadline; not before `opened_on`. Optional: record it when known.",
+    )
+
+    @field_validator("published_on")
+    @classmethod
+    def _published_after_opening(
+        cls, value: dt.date | None, info: ValidationInfo
+    ) -> dt.date | None:
+        opened_on = info.data.get("opened_on")
+        if value is not None and opened_on is not None and value < opened_on:
+            raise ValueError("the BODACC publication cannot precede the opening judgment")
+        return value
 
 
 class InsolvencyOut(BaseModel):
     procedure: InsolvencyProcedure
     opened_on: dt.date
+    published_on: dt.date | None = Field(description="BODACC publication of the judgment")
+    declaration_deadline: dt.date | None = Field(
+        description="published_on + 2 months (C. com. R622-24): last day to declare the claim "
+        "to the mandataire judiciaire; null while published_on is unknown"
+    )
 
 
 class DebtorFields(InputModel):

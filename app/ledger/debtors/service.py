@@ -16,6 +16,7 @@ from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.debtors.schemas import DebtorCreate, DebtorOut, DebtorUpdate, InsolvencyOut
 from app.ledger.invoices.models import Invoice
+from app.legal.insolvency import declaration_deadline
 
 _CONFLICTS = {
     "uq_debtors_creditor_id_external_id": "A debtor of this creditor has this external_id."
@@ -24,7 +25,12 @@ _CONFLICTS = {
 
 def to_out(debtor: Debtor) -> DebtorOut:
     insolvency = (
-        InsolvencyOut(procedure=debtor.insolvency_procedure, opened_on=debtor.insolvency_opened_on)
+        InsolvencyOut(
+            procedure=debtor.insolvency_procedure,
+            opened_on=debtor.insolvency_opened_on,
+            published_on=debtor.insolvency_published_on,
+            declaration_deadline=declaration_deadline(debtor.insolvency_published_on),
+        )
         if debtor.insolvency_procedure and debtor.insolvency_opened_on
         else None
     )
@@ -44,6 +50,9 @@ def _values(data: DebtorCreate | DebtorUpdate) -> dict[str, Any]:
     if "insolvency" in data.model_fields_set:
         values["insolvency_procedure"] = data.insolvency.procedure if data.insolvency else None
         values["insolvency_opened_on"] = data.insolvency.opened_on if data.insolvency else None
+        values["insolvency_published_on"] = (
+            data.insolvency.published_on if data.insolvency else None
+        )
     return values
 
 

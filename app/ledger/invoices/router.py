@@ -4,12 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from app.core.crud import get_owned
-from app.core.db import SessionDep
-from app.core.errors import problem_responses
+from app.core.db import ReadConnectionDep, SessionDep
+from app.core.errors import NotFound, problem_responses
 from app.core.pagination import Page, PageParams, page_params
-from app.ledger.invoices import service
-from app.ledger.invoices.models import Invoice
+from app.ledger.invoices import repository, service
 from app.ledger.invoices.schemas import (
     BatchInvoices,
     BatchResult,
@@ -79,9 +77,11 @@ async def list_invoices(
 
 @router.get("/{invoice_id}", summary="Get an invoice", responses=problem_responses(401, 404))
 async def get_invoice(
-    invoice_id: str, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+    invoice_id: str, tenant_id: TenantId, conn: ReadConnectionDep, clock: ClockDep
 ) -> InvoiceOut:
-    invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
+    invoice = await repository.find(conn, tenant_id, invoice_id)
+    if invoice is None:
+        raise NotFound(f"No invoice {invoice_id}.")
     return service.to_out(invoice, clock.today())
 
 

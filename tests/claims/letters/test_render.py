@@ -235,9 +235,9 @@ def test_b2b_formal_notice_has_every_mandatory_mention(fmt: str) -> None:
         f"Total dû : {format_eur(claim.total)}",
         f"la somme totale de {format_eur(claim.total)}",
         "majoré de 10 points",
-        "du 2 octobre 2026 au 22 novembre 2026 : 1 250,00 EUR x 12,15 % x 52 jours / 365 "
-        "= 21,64 EUR (taux provisoire)",
-        "à titre provisoire",
+        # 2026H2: ECB 2.40 % from 2026-06-17 + 10 = 12.40 %, published (not provisional).
+        "du 2 octobre 2026 au 22 novembre 2026 : 1 250,00 EUR x 12,40 % x 52 jours / 365 "
+        "= 22,08 EUR",
         # The deadline, in days and as a date, counted from receipt.
         "dans un délai de 8 jours à compter de la réception de ce courrier",
         "soit au plus tard le 3 décembre 2026 pour une réception le 25 novembre 2026",
@@ -257,7 +257,27 @@ def test_b2b_formal_notice_has_every_mandatory_mention(fmt: str) -> None:
     for expected in mandatory:
         assert expected in text, expected
     assert text.index("24 septembre 2026") < text.index("4 octobre 2026")
-    assert format_eur(claim.interest) == "109,61 EUR"  # 21.64 + 70.63 + 17.34
+    assert format_eur(claim.interest) == "111,86 EUR"  # 22.08 + 72.08 + 17.70
+    assert "taux provisoire" not in text
+    assert "à titre provisoire" not in text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_provisional_period_is_said_to_be_so(fmt: str) -> None:
+    # 2027H1: the ECB rate in force on 1 January 2027 is not known yet: 2.65 + 10, provisional.
+    # 1,250.00 due 2026-12-31, as of 2027-01-31: 1250 x 0.1265 x 31 / 365 = 13.43.
+    claim = compute_claim(
+        amount=D("1250.00"),
+        due_date=dt.date(2026, 12, 31),
+        payments=[],
+        as_of=dt.date(2027, 1, 31),
+        debtor_kind="business",
+        rates=BOOK,
+    )
+    text = RENDERERS[fmt](context("formal_notice", claim=claim))
+    assert "1 250,00 EUR x 12,65 % x 31 jours / 365 = 13,43 EUR (taux provisoire)" in text
+    if fmt != "pdf":  # the PDF breaks this sentence across lines
+        assert "à titre provisoire" in text
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
