@@ -1,0 +1,90 @@
+"""Profile one kind of request in-process (httpx's ASGITransport, pyinstrument) against the local
+PostgreSQL at 127.0.0.1:5432: `python -m bench.profile_request get|create [COUNT]`. Writes
+bench/results/request_<kind>.txt. The client shares the process: read the app's subtree (from
+`FastAPI.__call__`), not the totals."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+from pyinstrument import Profiler
+
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+DATABASE = "relance_profile_request"
+ADMIN = {"Authorization": "Bearer profile-admin"}
+
+
+async def _fresh_database() -> str:
+    admin = await asyncpg.connect(f"{SERVER}/postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        await admin.close()
+    return f"{SERVER}/{DATABASE}"
+
+
+async def main(kind: str, count: int) -> None:
+    from app.core.settings import Settings
+    from app.main import create_app
+
+    settings = Settings(
+        database_url=await _fresh_database(),
+        admin_token="profile-admin",
+        scheduler_enabled=False,
+        log_level="WARNING",
+    )
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://relance") as client,
+    ):
+        tenant = (await client.post("/v1/admin/tenants", json={"name": "P"}, headers=ADMIN)).json()
+        key = {"Authorization": f"Bearer {tenant['api_key']}"}
+        creditor = (await client.post("/v1/creditors", json={"name": "C"}, headers=key)).json()
+        debtor = await client.post(
+            "/v1/debtors",
+            json={"creditor_id": creditor["id"], "kind": "business", "name": "D"},
+            headers=key,
+        )
+        body = {
+            "creditor_id": creditor["id"],
+            "debtor_id": debtor.json()["id"],
+            "number": "N-0",
+            "issue_date": "2026-11-01",
+            "amount": "100.00",
+        }
+        invoice = (await client.post("/v1/invoices", json=body, headers=key)).json()
+
+        async def one(n: int) -> None:
+            if kind == "get":
+                response = await client.get(f"/v1/invoices/{invoice['id']}", headers=key)
+            else:
+                response = await client.post(
+                    "/v1/invoices", json=body | {"number": f"N-{n + 1}"}, headers=key
+                )
+            assert response.status_code < 300, response.text
+
+        for n in range(50):  # warm-up: caches, prepared statements
+            await one(count + n)
+        profiler = Profiler(interval=0.001, async_mode="disabled")
+        profiler.start()
+        started = time.perf_counter()
+        for n in range(count):
+            await one(n)
+        seconds = time.perf_counter() - started
+        profiler.stop()
+    print(f"{kind}: {count / seconds:.0f}/s in-process, {seconds / count * 1000:.2f} ms each")
+    out = Path(__file__).parent / "results" / f"request_{kind}.txt"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(profiler.output_text(unicode=False, color=False, show_all=True))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1500))
