@@ -191,8 +191,11 @@ async def claim_for(
     debtor: Debtor | None = None,
     creditor: Creditor | None = None,
 ) -> Claim:
-    inputs = await _inputs(session, invoice, debtor, creditor)
-    return _compute(invoice, inputs, as_of, rates or await rate_book(session))
+    """The claim on `as_of` alone (see `invoice_claim`)."""
+    found = await invoice_claim(
+        session, invoice, as_of, rates=rates, debtor=debtor, creditor=creditor
+    )
+    return found.claim
 
 
 def claim_out(

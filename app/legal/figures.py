@@ -207,79 +207,32 @@ B2B_DEFAULT_PENALTY_RATE: tuple[HalfYearRate, ...] = (
 # and December). "individual": the creditor is a natural person not acting for professional
 # needs; "other": all other cases (a business creditor uses this one).
 _TRESOR = "Direction générale du Trésor, tresor.economie.gouv.fr 'Taux de l'intérêt légal'"
-LEGAL_INTEREST_RATE_INDIVIDUAL: tuple[HalfYearRate, ...] = (
-    HalfYearRate(
-        2019, 1, Decimal("3.40"), f"arrêté du 21 décembre 2018 (JO 30 décembre 2018); {_TRESOR}"
-    ),
-    HalfYearRate(2019, 2, Decimal("3.26"), f"arrêté du 26 juin 2019 (NOR ECOT1918289A); {_TRESOR}"),
-    HalfYearRate(
-        2020, 1, Decimal("3.15"), f"arrêté du 23 décembre 2019 (NOR ECOT1936356A); {_TRESOR}"
-    ),
-    HalfYearRate(
-        2020, 2, Decimal("3.11"), "arrêté du 15 juin 2020 (JO 18 juin 2020); devarenne-avocat.com"
-    ),
-    HalfYearRate(
-        2021, 1, Decimal("3.14"), "arrêté du 21 décembre 2020; binimelis-avocats.fr, 6 Jan 2021"
-    ),
-    HalfYearRate(
-        2021, 2, Decimal("3.12"), "arrêté du 16 juin 2021 (JO 25 juin 2021); lexplicite.fr"
-    ),
-    HalfYearRate(
-        2022, 1, Decimal("3.13"), "arrêté ECOT2138139A du 26 décembre 2021; notaires2normandie.com"
-    ),
-    HalfYearRate(
-        2022, 2, Decimal("3.15"), "arrêté ECOT2218806A du 27 juin 2022 (JO 2 juillet); bejuris.fr"
-    ),
-    HalfYearRate(
-        2023, 1, Decimal("4.47"), "arrêté de décembre 2022; notaires2normandie.com, 6 juillet 2023"
-    ),
-    HalfYearRate(
-        2023, 2, Decimal("6.82"), "arrêté ECOT2317028A du 27 juin 2023; notaires2normandie.com"
-    ),
-    HalfYearRate(
-        2024, 1, Decimal("8.01"), "arrêté du 21 décembre 2023; infonet.fr 'Taux d'intérêt légal'"
-    ),
-    HalfYearRate(2024, 2, Decimal("8.16"), "arrêté de juin 2024; votrexpert.com, 21 novembre 2024"),
-    HalfYearRate(2025, 1, Decimal("7.21"), "arrêté du 17 décembre 2024 (lexisveille.fr); ksca.fr"),
-    HalfYearRate(2025, 2, Decimal("6.65"), "arrêté ECOT2516925A du 19 juin 2025 (JO 24 juin)"),
-    HalfYearRate(2026, 1, Decimal("6.67"), "arrêté du 15 décembre 2025 (JORF n°0302, 26 déc.)"),
-)
-LEGAL_INTEREST_RATE_OTHER: tuple[HalfYearRate, ...] = (
-    # aeccompta.com prints 0.76 for 2019H1: a typo, the arrêté and the Trésor say 0.86.
-    HalfYearRate(
-        2019, 1, Decimal("0.86"), f"arrêté du 21 décembre 2018 (JO 30 décembre 2018); {_TRESOR}"
-    ),
-    HalfYearRate(2019, 2, Decimal("0.87"), f"arrêté du 26 juin 2019 (NOR ECOT1918289A); {_TRESOR}"),
-    HalfYearRate(
-        2020, 1, Decimal("0.87"), f"arrêté du 23 décembre 2019 (NOR ECOT1936356A); {_TRESOR}"
-    ),
-    HalfYearRate(
-        2020, 2, Decimal("0.84"), "arrêté du 15 juin 2020 (JO 18 juin 2020); devarenne-avocat.com"
-    ),
-    HalfYearRate(
-        2021, 1, Decimal("0.79"), "arrêté du 21 décembre 2020; binimelis-avocats.fr, 6 Jan 2021"
-    ),
-    HalfYearRate(
-        2021, 2, Decimal("0.76"), "arrêté du 16 juin 2021 (JO 25 juin 2021); lexplicite.fr"
-    ),
-    HalfYearRate(
-        2022, 1, Decimal("0.76"), "arrêté ECOT2138139A du 26 décembre 2021; notaires2normandie.com"
-    ),
-    HalfYearRate(
-        2022, 2, Decimal("0.77"), "arrêté ECOT2218806A du 27 juin 2022 (JO 2 juillet); bejuris.fr"
-    ),
-    HalfYearRate(
-        2023, 1, Decimal("2.06"), "arrêté de décembre 2022; notaires2normandie.com, 6 juillet 2023"
-    ),
-    HalfYearRate(
-        2023, 2, Decimal("4.22"), "arrêté ECOT2317028A du 27 juin 2023; notaires2normandie.com"
-    ),
-    HalfYearRate(
-        2024, 1, Decimal("5.07"), "arrêté du 21 décembre 2023; infonet.fr 'Taux d'intérêt légal'"
-    ),
-    HalfYearRate(2024, 2, Decimal("4.92"), "arrêté de juin 2024; votrexpert.com, 21 novembre 2024"),
-    HalfYearRate(2025, 1, Decimal("3.71"), "arrêté du 17 décembre 2024 (lexisveille.fr); ksca.fr"),
-    HalfYearRate(2025, 2, Decimal("2.76"), "arrêté ECOT2516925A du 19 juin 2025 (JO 24 juin)"),
-    HalfYearRate(2026, 1, Decimal("2.62"), "arrêté du 15 décembre 2025 (JORF n°0302, 26 déc.)"),
+# One arrêté publishes both rates of a half-year: (year, half, individual, other cases, source).
+_LEGAL_INTEREST_RATES: tuple[tuple[int, Half, str, str, str], ...] = (
+    (2019, 1, "3.40", "0.86", f"arrêté du 21 décembre 2018 (JO 30 décembre 2018); {_TRESOR}"),
+    (2019, 2, "3.26", "0.87", f"arrêté du 26 juin 2019 (NOR ECOT1918289A); {_TRESOR}"),
+    (2020, 1, "3.15", "0.87", f"arrêté du 23 décembre 2019 (NOR ECOT1936356A); {_TRESOR}"),
+    (2020, 2, "3.11", "0.84", "arrêté du 15 juin 2020 (JO 18 juin 2020); devarenne-avocat.com"),
+    (2021, 1, "3.14", "0.79", "arrêté du 21 décembre 2020; binimelis-avocats.fr, 6 Jan 2021"),
+    (2021, 2, "3.12", "0.76", "arrêté du 16 juin 2021 (JO 25 juin 2021); lexplicite.fr"),
+    (2022, 1, "3.13", "0.76", "arrêté ECOT2138139A du 26 décembre 2021; notaires2normandie.com"),
+    (2022, 2, "3.15", "0.77", "arrêté ECOT2218806A du 27 juin 2022 (JO 2 juillet); bejuris.fr"),
+    (2023, 1, "4.47", "2.06", "arrêté de décembre 2022; notaires2normandie.com, 6 juillet 2023"),
+    (2023, 2, "6.82", "4.22", "arrêté ECOT2317028A du 27 juin 2023; notaires2normandie.com"),
+    (2024, 1, "8.01", "5.07", "arrêté du 21 décembre 2023; infonet.fr 'Taux d'intérêt légal'"),
+    (2024, 2, "8.16", "4.92", "arrêté de juin 2024; votrexpert.com, 21 novembre 2024"),
+    (2025, 1, "7.21", "3.71", "arrêté du 17 décembre 2024 (lexisveille.fr); ksca.fr"),
+    (2025, 2, "6.65", "2.76", "arrêté ECOT2516925A du 19 juin 2025 (JO 24 juin)"),
+    (2026, 1, "6.67", "2.62", "arrêté du 15 décembre 2025 (JORF n°0302, 26 déc.)"),
     # 2026H2 and later: no arrêté found on 2026-12-01; the rate book uses 2026H1, provisional.
+    # aeccompta.com prints 0.76 for 2019H1 "other cases": a typo, the arrêté and the Trésor
+    # say 0.86.
+)
+LEGAL_INTEREST_RATE_INDIVIDUAL: tuple[HalfYearRate, ...] = tuple(
+    HalfYearRate(year, half, Decimal(individual), source)
+    for year, half, individual, _, source in _LEGAL_INTEREST_RATES
+)
+LEGAL_INTEREST_RATE_OTHER: tuple[HalfYearRate, ...] = tuple(
+    HalfYearRate(year, half, Decimal(other), source)
+    for year, half, _, other, source in _LEGAL_INTEREST_RATES
 )

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.clock import Clock
 from app.core.db import ReadConnectionDep, SessionDep
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import Page, PageParams, page_params
@@ -107,10 +109,7 @@ async def update_invoice(
 async def cancel_invoice(
     invoice_id: str, body: CloseInvoice, tenant_id: TenantId, session: SessionDep, clock: ClockDep
 ) -> InvoiceOut:
-    invoice = await service.close_invoice(
-        session, tenant_id, invoice_id, status="cancelled", reason=body.reason, clock=clock
-    )
-    return service.to_out(invoice, clock.today())
+    return await _close(session, tenant_id, invoice_id, "cancelled", body, clock)
 
 
 @router.post(
@@ -121,7 +120,18 @@ async def cancel_invoice(
 async def write_off_invoice(
     invoice_id: str, body: CloseInvoice, tenant_id: TenantId, session: SessionDep, clock: ClockDep
 ) -> InvoiceOut:
+    return await _close(session, tenant_id, invoice_id, "written_off", body, clock)
+
+
+async def _close(
+    session: AsyncSession,
+    tenant_id: str,
+    invoice_id: str,
+    status: InvoiceStatus,
+    body: CloseInvoice,
+    clock: Clock,
+) -> InvoiceOut:
     invoice = await service.close_invoice(
-        session, tenant_id, invoice_id, status="written_off", reason=body.reason, clock=clock
+        session, tenant_id, invoice_id, status=status, reason=body.reason, clock=clock
     )
     return service.to_out(invoice, clock.today())
