@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Paris"
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
-    db_pool_size: int = 10
+    db_pool_size: int = 20
     event_retention_days: int = 30
 
     @field_validator("timezone")

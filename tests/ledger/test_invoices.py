@@ -200,3 +200,36 @@ async def test_cancel_and_write_off(client, tenant, action, status):
     assert again.status_code == 409
     patched = await client.patch(url, json={"amount": "1.00"}, headers=tenant.headers)
     assert patched.status_code == 409
+
+
+async def test_hot_read_survives_connections_the_database_dropped(app, client, tenant):
+    """GET /v1/invoices/{id} runs on the driver itself, past SQLAlchemy: a pooled connection the
+    database closed must answer 503 (retryable) at worst, and leave the pool, never a 500 or a
+    pool that keeps failing."""
+    from sqlalchemy import text
+
+    invoice = (await ledger(client, tenant))["invoice"]
+    path = f"/v1/invoices/{invoice['id']}"
+    pool_size = app.state.settings.db_pool_size
+    # Fill the pool with open connections, then have the database drop them all.
+    held = [await app.state.engine.connect() for _ in range(pool_size)]
+    for conn in held:
+        await conn.execute(text("SELECT 1"))
+        await conn.close()
+    async with app.state.engine.connect() as admin:
+        await admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        await admin.invalidate()  # this one is dropped by its own hand below
+    statuses = [
+        (await client.get(path, headers=tenant.headers)).status_code for _ in range(pool_size * 2)
+    ]
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(503) <= pool_size
+    after = [
+        (await client.get(path, headers=tenant.headers)).status_code for _ in range(pool_size + 1)
+    ]
+    assert after == [200] * (pool_size + 1)

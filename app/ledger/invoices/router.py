@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.db import ReadConnectionDep, SessionDep
+from app.core.db import SessionDep, read_connection
 from app.core.errors import NotFound, problem_responses
 from app.core.pagination import Page, PageParams, page_params
 from app.ledger.invoices import repository, service
@@ -79,9 +79,10 @@ async def list_invoices(
 
 @router.get("/{invoice_id}", summary="Get an invoice", responses=problem_responses(401, 404))
 async def get_invoice(
-    invoice_id: str, tenant_id: TenantId, conn: ReadConnectionDep, clock: ClockDep
+    invoice_id: str, tenant_id: TenantId, request: Request, clock: ClockDep
 ) -> InvoiceOut:
-    invoice = await repository.find(conn, tenant_id, invoice_id)
+    async with read_connection(request) as conn:
+        invoice = await repository.find(conn, tenant_id, invoice_id)
     if invoice is None:
         raise NotFound(f"No invoice {invoice_id}.")
     return service.to_out(invoice, clock.today())
