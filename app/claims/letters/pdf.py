@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from importlib.resources import files
+from typing import cast
 
 from fpdf import FPDF
 
@@ -91,7 +92,11 @@ class _LetterPDF(FPDF):
     def height_of(self, text: str, w: float) -> float:
         """The height `write_lines(text, w=w)` takes, in the regular font."""
         self.set_font(FONT, size=10)
-        lines = self.multi_cell(w, _LINE_H, self.text_of(text), dry_run=True, output="LINES")
+        # output="LINES": the lines as they would be printed (the return type is a union).
+        lines = cast(
+            list[str],
+            self.multi_cell(w, _LINE_H, self.text_of(text), dry_run=True, output="LINES"),
+        )
         return len(lines) * _LINE_H
 
 

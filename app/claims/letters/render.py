@@ -95,7 +95,8 @@ class LetterContext:
 
 
 def describe_reminder(reminder: SentReminder, language: Language = "fr") -> str:
-    """"relance du 4 octobre 2026, par e-mail"; "reminder of 4 October 2026, by e-mail"."""
+    """A reminder already sent: "relance du 4 octobre 2026, par e-mail"; in English "reminder
+    of 4 October 2026, by e-mail"."""
     labels = LABELS[language]
     label = labels.action_labels.get(reminder.type, reminder.type.replace("_", " "))
     text = labels.reminder.format(label=label, date=format_day(reminder.on, language))
@@ -273,15 +274,19 @@ def _contact(ctx: LetterContext, labels: Labels) -> str:
 def _body(ctx: LetterContext, template: str, **values: object) -> str:
     balance_total = sum((i.balance for i in ctx.invoices), Decimal("0.00"))
     claim = None if ctx.kind == "pre_reminder" else ctx.claim
-    return _environment(ctx.language).get_template(template).render(
-        c=ctx,
-        b2b=ctx.debtor_kind == "business",
-        claim=claim,
-        inv=ctx.invoices[0],
-        plural=len(ctx.invoices) > 1,
-        balance_total=balance_total,
-        total_due=claim.total if claim else balance_total,
-        **values,
+    return (
+        _environment(ctx.language)
+        .get_template(template)
+        .render(
+            c=ctx,
+            b2b=ctx.debtor_kind == "business",
+            claim=claim,
+            inv=ctx.invoices[0],
+            plural=len(ctx.invoices) > 1,
+            balance_total=balance_total,
+            total_due=claim.total if claim else balance_total,
+            **values,
+        )
     )
 
 
@@ -378,4 +383,3 @@ def render_text(ctx: LetterContext) -> str:
 def render_html(ctx: LetterContext) -> str:
     letter = compose(ctx)
     return _environment(letter.language).get_template("letter.html.j2").render(letter=letter)
-

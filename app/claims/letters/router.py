@@ -60,9 +60,7 @@ def content_disposition(filename: str, disposition: str = "inline") -> str:
     `filename*=UTF-8''...` (HTTP headers are latin-1: a raw "€" cannot be sent at all).
     Starlette's FileResponse writes `filename*` alone, with no fallback, hence this."""
     # Path separators and control characters have no place in a file name.
-    safe = "".join(
-        "_" if c in '/\\' or unicodedata.category(c)[0] == "C" else c for c in filename
-    )
+    safe = "".join("_" if c in "/\\" or unicodedata.category(c)[0] == "C" else c for c in filename)
     ascii_name = "".join(
         c if c.isascii() and c not in '"' else "_"
         for c in unicodedata.normalize("NFKD", safe)
@@ -111,7 +109,7 @@ def content_disposition(filename: str, disposition: str = "inline") -> str:
                     "description": "PDF only: `inline`, an ASCII `filename` and the exact "
                     "`filename*` (RFC 6266, RFC 5987)",
                     "schema": {"type": "string"},
-                    "example": "inline; filename=\"formal_notice-FA-2026___u.pdf\"; "
+                    "example": 'inline; filename="formal_notice-FA-2026___u.pdf"; '
                     "filename*=UTF-8''formal_notice-FA-2026_%E2%82%AC%E2%80%99%C3%BC.pdf",
                 }
             },

@@ -47,8 +47,8 @@ class InvoiceOverdue(Conflict):
 
 
 def _check_pre_reminder(invoice: Invoice, kind: LetterKind, dated: dt.date) -> None:
-    """"Avez-vous bien reçu notre facture ?" is for an invoice not yet due (stage `not_due`):
-    the engine emits no pre-reminder once the due date has passed, nor may a letter say so."""
+    """The pre-reminder ("avez-vous bien reçu notre facture ?") is for an invoice not yet due
+    (stage `not_due`): the engine emits none once the due date has passed, nor may a letter."""
     if kind == "pre_reminder" and dated > invoice.due_date:
         raise InvoiceOverdue(
             f"A pre-reminder is only for an invoice not yet due: invoice {invoice.number} fell "

@@ -246,8 +246,7 @@ def test_b2b_formal_notice_has_every_mandatory_mention(fmt: str) -> None:
         f"la somme totale de {format_money(claim.total)}",
         "majoré de 10 points",
         # 2026H2: ECB 2.40 % from 2026-06-17 + 10 = 12.40 %, published (not provisional).
-        "du 2 octobre 2026 au 22 novembre 2026 : 1 250,00 € x 12,40 % x 52 jours / 365 "
-        "= 22,08 €",
+        "du 2 octobre 2026 au 22 novembre 2026 : 1 250,00 € x 12,40 % x 52 jours / 365 = 22,08 €",
         # The deadline, in days and as a date, counted from receipt.
         "dans un délai de 8 jours à compter de la réception de ce courrier",
         "soit au plus tard le 3 décembre 2026 pour une réception le 25 novembre 2026",
