@@ -104,7 +104,10 @@ TAGS = [
         "description": "What may be claimed: late interest, the 40 EUR "
         "indemnity, rates, debtor statements, readiness for court.",
     },
-    {"name": "letters", "description": "Reminder letters and the mise en demeure, in French."},
+    {
+        "name": "letters",
+        "description": "Reminder letters and the mise en demeure, in French or in English.",
+    },
     {"name": "dunning policies", "description": "When and how invoices are chased."},
     {"name": "webhooks", "description": "Webhook endpoints, their secrets and deliveries."},
     {"name": "events", "description": "Events written for each deadline and state change."},

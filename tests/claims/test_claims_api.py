@@ -329,7 +329,7 @@ async def test_letter_negotiation(client, tenant):
             f"{url}/reminder_1", headers={**tenant.headers, "Accept": "application/xml"}
         )
     ).status_code == 406
-    default = await client.get(f"{url}/pre_reminder", headers=tenant.headers)
+    default = await client.get(f"{url}/reminder_1", headers=tenant.headers)
     assert default.headers["content-type"].startswith("text/plain")
     html = await client.get(
         f"{url}/reminder_2",

@@ -1,5 +1,7 @@
-"""Dunning letters (pre-reminder, reminders, mise en demeure) as text, HTML and PDF."""
+"""Dunning letters (pre-reminder, reminders, mise en demeure) in French or English, as text,
+HTML and PDF."""
 
+from app.claims.letters.pdf import render_pdf
 from app.claims.letters.render import (
     LETTER_KINDS,
     LetterContext,
@@ -8,7 +10,6 @@ from app.claims.letters.render import (
     Party,
     SentReminder,
     render_html,
-    render_pdf,
     render_text,
 )
 

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.claims.letters import service
-from app.claims.letters.render import render_html, render_pdf, render_text
+from app.claims.letters.pdf import render_pdf
+from app.claims.letters.render import render_html, render_text
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import ProblemError, problem_responses
 from app.core.types import Day
+from app.ledger.debtors.schemas import Language
 from app.ledger.invoices.models import Invoice
 from app.tenants.auth import ClockDep, TenantId
 
@@ -50,10 +55,27 @@ def negotiate(accept: str | None) -> str:
     return max(choices)[2]
 
 
+def content_disposition(filename: str, disposition: str = "inline") -> str:
+    """RFC 6266: an ASCII `filename` for old clients and the exact name as RFC 5987
+    `filename*=UTF-8''...` (HTTP headers are latin-1: a raw "€" cannot be sent at all).
+    Starlette's FileResponse writes `filename*` alone, with no fallback, hence this."""
+    # Path separators and control characters have no place in a file name.
+    safe = "".join("_" if c in "/\\" or unicodedata.category(c)[0] == "C" else c for c in filename)
+    ascii_name = "".join(
+        c if c.isascii() and c not in '"' else "_"
+        for c in unicodedata.normalize("NFKD", safe)
+        if not unicodedata.combining(c)
+    )
+    if ascii_name == safe:
+        return f'{disposition}; filename="{ascii_name}"'
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe, safe='')}"
+
+
 @router.get(
     "/{kind}",
-    summary="A letter in French, as text, HTML or PDF by Accept",
-    description="`pre_reminder` (informative), `reminder_1` (courteous), `reminder_2` (formal), "
+    summary="A letter in French or English, as text, HTML or PDF by Accept",
+    description="`pre_reminder` (informative; only for an invoice not yet due: an overdue "
+    "invoice answers 409 `invoice-overdue`), `reminder_1` (courteous), `reminder_2` (formal), "
     "`formal_notice` (the mise en demeure with every mention the law expects: amounts, "
     "interest and the 40 EUR indemnity for a business debtor, deadline, IBAN, the reminders "
     "already sent, the consequences). Consumer versions claim no indemnity or fees.\n\n"
@@ -68,18 +90,36 @@ def negotiate(accept: str | None) -> str:
     "invoice's `dunning.formal_notice_deadline`); before any of them is known, from an assumed "
     "receipt 3 days after the letter date (or service on that date by a commissaire de "
     "justice), said so in the letter, and extended the same way. A mise en demeure sent by "
-    "`commissaire_de_justice` is worded as an act served (its deadline runs from service).",
+    "`commissaire_de_justice` is worded as an act served (its deadline runs from service).\n\n"
+    "**Language.** The debtor's `language` (`fr`, or `en` for a debtor abroad), unless "
+    "`?language=` says otherwise. An English letter keeps the French law that applies (articles "
+    "L441-10 and D441-5 of the Code de commerce, the 40 EUR indemnity, the Code civil for "
+    "consumers), in English words. Amounts and dates are written as each language does: "
+    "`12 345,67 €` (a narrow no-break space, U+202F, between the thousands) and "
+    "`1er décembre 2026`; `€12,345.67` and `1 December 2026`.\n\n"
+    "**PDF.** Printed in DejaVu Sans (embedded): Latin, Greek and Cyrillic names print as "
+    "written; CJK characters are missing from the font and left out. Its `Content-Disposition` "
+    "gives an ASCII `filename` and the exact one as `filename*=UTF-8''...` (RFC 6266).",
     response_class=Response,
     responses={
         200: {
             "description": "The letter",
+            "headers": {
+                "Content-Disposition": {
+                    "description": "PDF only: `inline`, an ASCII `filename` and the exact "
+                    "`filename*` (RFC 6266, RFC 5987)",
+                    "schema": {"type": "string"},
+                    "example": 'inline; filename="formal_notice-FA-2026___u.pdf"; '
+                    "filename*=UTF-8''formal_notice-FA-2026_%E2%82%AC%E2%80%99%C3%BC.pdf",
+                }
+            },
             "content": {
                 "text/plain": {"schema": {"type": "string"}},
                 "text/html": {"schema": {"type": "string"}},
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}},
             },
         },
-        **problem_responses(401, 404, 406, 422),
+        **problem_responses(401, 404, 406, 409, 422),
     },
 )
 async def get_letter(
@@ -96,16 +136,22 @@ async def get_letter(
             "date (422). Default: the day of the recorded action that sent it, else today"
         ),
     ] = None,
+    language: Annotated[
+        Language | None,
+        Query(
+            description="The letter's language, `fr` or `en` (anything else: 422). Default: "
+            "the debtor's `language`",
+            examples=["en"],
+        ),
+    ] = None,
 ) -> Response:
     media = negotiate(accept)
     invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
-    ctx = await service.letter_context(session, invoice, kind, clock, as_of)
-    filename = f"{kind}-{invoice.number}".replace('"', "")
+    ctx = await service.letter_context(session, invoice, kind, clock, as_of, language)
     if media == "application/pdf":
-        return Response(
-            render_pdf(ctx),
-            media_type=media,
-            headers={"Content-Disposition": f'inline; filename="{filename}.pdf"'},
-        )
+        # Font parsing and subsetting take a fraction of a second: off the event loop.
+        pdf = await run_in_threadpool(render_pdf, ctx)
+        disposition = content_disposition(f"{kind}-{invoice.number}.pdf")
+        return Response(pdf, media_type=media, headers={"Content-Disposition": disposition})
     body = render_html(ctx) if media == "text/html" else render_text(ctx)
     return Response(body, media_type=f"{media}; charset=utf-8")

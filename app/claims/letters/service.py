@@ -20,25 +20,43 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.claims.letters.render import (
-    Delivery,
     LetterContext,
     LetterInvoice,
     LetterKind,
     Party,
     SentReminder,
 )
+from app.claims.letters.wording import Delivery
 from app.claims.service import claim_for
 from app.core.clock import Clock
-from app.core.errors import FieldError, Unprocessable
+from app.core.errors import Conflict, FieldError, Unprocessable
 from app.escalation.actions.models import Action
 from app.escalation.policies.service import policy_for_creditor
 from app.escalation.policy import Policy
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
+from app.ledger.debtors.schemas import Language
 from app.ledger.invoices.models import Invoice
 from app.legal import deadlines
 
 _CONTACTS = ("pre_reminder", "reminder", "phone_call", "formal_notice")
+
+
+class InvoiceOverdue(Conflict):
+    code, title = "invoice-overdue", "Invoice overdue"
+
+
+def _check_pre_reminder(invoice: Invoice, kind: LetterKind, dated: dt.date) -> None:
+    """The pre-reminder ("avez-vous bien reçu notre facture ?") is for an invoice not yet due
+    (stage `not_due`): the engine emits none once the due date has passed, nor may a letter."""
+    if kind == "pre_reminder" and dated > invoice.due_date:
+        raise InvoiceOverdue(
+            f"A pre-reminder is only for an invoice not yet due: invoice {invoice.number} fell "
+            f"due on {invoice.due_date.isoformat()} and is overdue on {dated.isoformat()}, the "
+            "letter's date. Send reminder_1 instead.",
+            due_date=invoice.due_date.isoformat(),
+            letter_date=dated.isoformat(),
+        )
 
 
 def _address_lines(address: dict[str, Any] | None) -> tuple[str, ...]:
@@ -100,7 +118,9 @@ async def letter_context(
     kind: LetterKind,
     clock: Clock,
     as_of: dt.date | None = None,
+    language: Language | None = None,
 ) -> LetterContext:
+    """The letter's content; in `language`, else the debtor's."""
     if as_of is not None and as_of < invoice.issue_date:
         raise Unprocessable(
             "as_of is before the invoice's issue date: a letter cannot be dated before it.",
@@ -119,6 +139,7 @@ async def letter_context(
     )
     sending = sending_action(actions, kind, as_of, clock)
     dated = as_of or (clock.local_day(sending.performed_at) if sending else clock.today())
+    _check_pre_reminder(invoice, kind, dated)
     reminders = tuple(
         SentReminder(
             on=clock.local_day(a.performed_at), type=a.step or a.type, channel=a.channel or ""
@@ -164,4 +185,5 @@ async def letter_context(
         deadline_date=deadline_date,
         calendar=policy.calendar,
         delivery=_delivery(sending, policy),
+        language=language or debtor.language,
     )

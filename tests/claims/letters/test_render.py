@@ -13,6 +13,14 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
+from app.claims.letters.formatting import (
+    format_day,
+    format_iban,
+    format_money,
+    format_rate,
+    format_siren,
+)
+from app.claims.letters.pdf import render_pdf
 from app.claims.letters.render import (
     LETTER_KINDS,
     LetterContext,
@@ -20,13 +28,7 @@ from app.claims.letters.render import (
     Party,
     SentReminder,
     compose,
-    format_date_fr,
-    format_eur,
-    format_iban,
-    format_rate,
-    format_siren,
     render_html,
-    render_pdf,
     render_text,
 )
 from app.legal import figures as legal
@@ -146,15 +148,23 @@ FORMATS = list(RENDERERS)
 
 # --- Formatting -----------------------------------------------------------------------------
 def test_french_formats() -> None:
-    assert format_eur(D("1250")) == "1 250,00 EUR"
-    assert format_eur(D("1234567.891")) == "1 234 567,89 EUR"
-    assert format_eur(D("0.005")) == "0,01 EUR"
-    assert format_eur(D("-40")) == "-40,00 EUR"
-    assert format_eur(D("999.99")) == "999,99 EUR"
-    assert format_date_fr(dt.date(2026, 11, 22)) == "22 novembre 2026"
-    assert format_date_fr(dt.date(2026, 8, 1)) == "1er août 2026"
-    assert format_rate(D("12.15")) == "12,15 %"
-    assert format_rate(D("10")) == "10,00 %"
+    # Babel: a narrow no-break space (U+202F) groups the thousands, a no-break space (U+00A0)
+    # precedes the euro sign; half-up to the cent (Babel alone would round half-even).
+    assert format_money(D("1250")) == "1\u202f250,00\u00a0€"
+    assert format_money(D("1234567.891")) == "1\u202f234\u202f567,89\u00a0€"
+    assert format_money(D("12345.67")) == "12\u202f345,67\u00a0€"
+    assert format_money(D("0.005")) == "0,01\u00a0€"
+    assert format_money(D("-40")) == "-40,00\u00a0€"
+    assert format_money(D("999.99")) == "999,99\u00a0€"
+    assert format_money(D("12345.67"), "en") == "€12,345.67"
+    assert format_money(D("0.005"), "en") == "€0.01"
+    assert format_day(dt.date(2026, 11, 22)) == "22 novembre 2026"
+    assert format_day(dt.date(2026, 8, 1)) == "1er août 2026"
+    assert format_day(dt.date(2026, 12, 1), "en") == "1 December 2026"
+    assert format_day(dt.date(2026, 12, 22), "en") == "22 December 2026"
+    assert format_rate(D("12.15")) == "12,15\u00a0%"
+    assert format_rate(D("10")) == "10,00\u00a0%"
+    assert format_rate(D("12.4"), "en") == "12.40%"
     assert format_siren("732829320") == "732 829 320"
     assert format_siren("73282932000074") == "732 829 320 00074"
     assert format_iban("fr76 30006000011234567890189") == "FR76 3000 6000 0112 3456 7890 189"
@@ -195,20 +205,20 @@ def test_every_letter_has_parties_invoices_and_payment_details(kind: str, fmt: s
         "Madame, Monsieur,",
         "IBAN : FR76 3000 6000 0112 3456 7890 189",
         "BIC : AGRIFRPP",
-        "Total restant dû 3 730,50 EUR",
+        "Total restant dû 3 730,50 €",
         "salutations distinguées",
         *TONE[kind],
     ]:
-        assert expected in text, expected
+        assert flat(expected) in text, expected
     for inv in INVOICES:
         for expected in (
             inv.number,
-            format_date_fr(inv.issue_date),
-            format_date_fr(inv.due_date),
-            format_eur(inv.amount),
-            format_eur(inv.balance),
+            format_day(inv.issue_date),
+            format_day(inv.due_date),
+            format_money(inv.amount),
+            format_money(inv.balance),
         ):
-            assert expected in text, expected
+            assert flat(expected) in text, expected
     registered = "Lettre recommandée avec accusé de réception" in text
     assert registered == (kind == "formal_notice")
 
@@ -226,18 +236,17 @@ def test_b2b_formal_notice_has_every_mandatory_mention(fmt: str) -> None:
         DEBTOR.name,
         "SIREN : 552 100 554",
         # The amounts: principal, penalties, indemnity (with their legal references), total.
-        "de la somme de 3 730,50 EUR en principal",
-        f"Pénalités de retard (article L441-10 du Code de commerce) : {format_eur(claim.interest)}",
+        "de la somme de 3 730,50 € en principal",
+        f"Pénalités de retard (article L441-10 du Code de commerce) : {format_money(claim.interest)}",
         "Indemnité forfaitaire pour frais de recouvrement (article D441-5 du Code de commerce) "
-        ": 80,00 EUR",
-        "indemnité forfaitaire pour frais de recouvrement de 40,00 EUR par facture",
+        ": 80,00 €",
+        "indemnité forfaitaire pour frais de recouvrement de 40,00 € par facture",
         "articles L441-10 et D441-5 du Code de commerce",
-        f"Total dû : {format_eur(claim.total)}",
-        f"la somme totale de {format_eur(claim.total)}",
+        f"Total dû : {format_money(claim.total)}",
+        f"la somme totale de {format_money(claim.total)}",
         "majoré de 10 points",
         # 2026H2: ECB 2.40 % from 2026-06-17 + 10 = 12.40 %, published (not provisional).
-        "du 2 octobre 2026 au 22 novembre 2026 : 1 250,00 EUR x 12,40 % x 52 jours / 365 "
-        "= 22,08 EUR",
+        "du 2 octobre 2026 au 22 novembre 2026 : 1 250,00 € x 12,40 % x 52 jours / 365 = 22,08 €",
         # The deadline, in days and as a date, counted from receipt.
         "dans un délai de 8 jours à compter de la réception de ce courrier",
         "soit au plus tard le 3 décembre 2026 pour une réception le 25 novembre 2026",
@@ -255,9 +264,9 @@ def test_b2b_formal_notice_has_every_mandatory_mention(fmt: str) -> None:
         "frais de justice et de procédure",
     ]
     for expected in mandatory:
-        assert expected in text, expected
+        assert flat(expected) in text, expected
     assert text.index("24 septembre 2026") < text.index("4 octobre 2026")
-    assert format_eur(claim.interest) == "111,86 EUR"  # 22.08 + 72.08 + 17.70
+    assert claim.interest == D("111.86")  # 22.08 + 72.08 + 17.70
     assert "taux provisoire" not in text
     assert "à titre provisoire" not in text
 
@@ -275,7 +284,7 @@ def test_a_provisional_period_is_said_to_be_so(fmt: str) -> None:
         rates=BOOK,
     )
     text = RENDERERS[fmt](context("formal_notice", claim=claim))
-    assert "1 250,00 EUR x 12,65 % x 31 jours / 365 = 13,43 EUR (taux provisoire)" in text
+    assert "1 250,00 € x 12,65 % x 31 jours / 365 = 13,43 € (taux provisoire)" in text
     if fmt != "pdf":  # the PDF breaks this sentence across lines
         assert "à titre provisoire" in text
 
@@ -295,7 +304,7 @@ def test_b2b_formal_notice_without_a_computed_claim_still_states_the_legal_right
 ) -> None:
     text = RENDERERS[fmt](context("formal_notice", claim=None, reminders_sent=()))
     assert "articles L441-10 et D441-5 du Code de commerce" in text
-    assert "la somme totale de 3 730,50 EUR" in text
+    assert "la somme totale de 3 730,50 €" in text
     assert "relances suivantes" not in text  # none recorded: none claimed
 
 
@@ -303,7 +312,7 @@ FORBIDDEN_FOR_CONSUMERS = [
     "indemnité",
     "Indemnité",
     "frais de recouvrement",
-    "40,00 EUR",
+    "40,00 €",
     "D441-5",
     "L441-10",
     "pénalités de retard",
@@ -330,14 +339,14 @@ def test_consumer_formal_notice_runs_interest_at_the_legal_rate(fmt: str) -> Non
         "par la présente lettre recommandée avec accusé de réception",
         "articles 1231-6 et 1344-1 du Code civil",
         "intérêts au taux d'intérêt légal",
-        "la somme totale de 1 250,00 EUR",
+        "la somme totale de 1 250,00 €",
         "dans un délai de 8 jours à compter de la réception de ce courrier",
         "injonction de payer",
         "dépens",
         "F-2026-0412",
         "relance du 4 octobre 2026, par e-mail",
     ]:
-        assert expected in text, expected
+        assert flat(expected) in text, expected
 
 
 def test_consumer_interest_after_an_earlier_notice_is_shown_as_legal_interest() -> None:
@@ -352,7 +361,7 @@ def test_consumer_interest_after_an_earlier_notice_is_shown_as_legal_interest() 
     )
     # 1250 x 2.76 % x 61 / 365 = 5.7657 -> 5.77
     text = flat(render_text(context("formal_notice", "consumer", claim=claim)))
-    assert "Intérêts au taux d'intérêt légal : 5,77 EUR" in text
+    assert "Intérêts au taux d'intérêt légal : 5,77 €" in text
     assert "au taux d'intérêt légal, en intérêts simples" in text
     for forbidden in FORBIDDEN_FOR_CONSUMERS:
         assert forbidden not in text, forbidden
@@ -392,7 +401,7 @@ def test_many_invoices(fmt: str) -> None:
     text = RENDERERS[fmt](context("reminder_2", invoices=invoices, claim=None))
     for inv in invoices:
         assert inv.number in text
-    assert "Total restant dû 32 500,00 EUR" in text  # 100 x (1 + ... + 25)
+    assert "Total restant dû 32 500,00 €" in text  # 100 x (1 + ... + 25)
 
 
 def test_html_escapes_every_caller_value() -> None:
@@ -412,14 +421,14 @@ def test_html_escapes_every_caller_value() -> None:
     assert "A & B <x>" in text_of_pdf(render_pdf(ctx))
 
 
-def test_pdf_is_a4_and_survives_characters_outside_latin1() -> None:
+def test_pdf_is_a4_and_prints_characters_outside_latin1() -> None:
     creditor = dataclasses.replace(CREDITOR, name="L’Œuvre “Durand” – 100 €")
     data = render_pdf(context("formal_notice", creditor=creditor))
     assert data.startswith(b"%PDF-")
     reader = PdfReader(io.BytesIO(data))
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
-    assert 'L\'OEuvre "Durand" - 100 EUR' in text_of_pdf(data)
+    assert "L’Œuvre “Durand” – 100 €" in text_of_pdf(data)
     # Same letter, same bytes: the creation date comes from the letter date.
     assert render_pdf(context("formal_notice", creditor=creditor)) == data
 
@@ -442,7 +451,7 @@ def test_without_iban_or_city() -> None:
 
 def test_the_fixed_indemnity_figure_comes_from_legal() -> None:
     text = flat(render_text(context("reminder_2")))
-    assert f"de {format_eur(legal.FIXED_INDEMNITY_EUR)} par facture" in text
+    assert flat(f"de {format_money(legal.FIXED_INDEMNITY_EUR)} par facture") in text
 
 
 @pytest.mark.parametrize(
