@@ -39,6 +39,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.core.migrate import head_revision, migrate
 from app.core.ops import router as ops_router
+from app.core.query_params import QUERY_PARAMS_GUARD
 from app.core.scheduler import TickJob, build_scheduler
 from app.core.settings import Settings, get_settings
 from app.escalation.actions.router import router as actions_router
@@ -80,7 +81,9 @@ records what was done.
 * **Auth**: `Authorization: Bearer <api_key>`; a key belongs to one tenant, which sees only its
   own objects (another tenant's id answers 404).
 * **Errors**: RFC 9457 `application/problem+json`.
-* **Lists**: cursor pagination `{data, has_more, next_cursor}`.
+* **Lists**: cursor pagination `{data, has_more, next_cursor}`, `order=asc` (oldest first, the
+  default) or `order=desc` (newest first), filters such as `external_id`.
+* **Query parameters**: one a route does not declare answers 422 (never silently ignored).
 * **Retries**: send an `Idempotency-Key` header on any POST; the same key and body within 24 h
   replays the first answer.
 * **Money**: decimal strings with two decimals (`"1250.00"`).
@@ -236,6 +239,8 @@ def create_app(
         openapi_tags=TAGS,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # First on every API route: an unknown query parameter is 422, never ignored.
+        dependencies=[QUERY_PARAMS_GUARD],
     )
     app.state.settings = settings
     app.state.claim_of = claim_json  # what the sweep puts in invoice.formal_notice_required
@@ -278,8 +283,9 @@ def create_app(
 
 def _document_problems_and_idempotency(app: FastAPI) -> None:
     """What the generated schema cannot know: every 422 is a problem+json (FastAPI documents its
-    own `HTTPValidationError` where a route did not list 422), and every POST takes an
-    `Idempotency-Key` header (handled by a middleware, invisible to the routes)."""
+    own `HTTPValidationError` where a route did not list 422), every route may answer 422 (an
+    unknown query parameter, app.core.query_params), and every POST takes an `Idempotency-Key`
+    header (handled by a middleware, invisible to the routes)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -291,6 +297,7 @@ def _document_problems_and_idempotency(app: FastAPI) -> None:
                 responses = operation.get("responses", {})
                 if "HTTPValidationError" in json.dumps(responses.get("422", {})):
                     responses["422"] = INVALID_REQUEST_RESPONSE
+                responses.setdefault("422", INVALID_REQUEST_RESPONSE)
                 if method == "post":
                     operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
         components = schema.get("components", {}).get("schemas", {})

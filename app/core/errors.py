@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -95,22 +95,40 @@ def problem_response(
     headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    body = _body(status, code, title, detail, errors, extra)
+    if request is not None:
+        body["instance"] = request.url.path
+    rid = request_id_var.get()
+    if rid:
+        body["request_id"] = rid
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _body(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Sequence[FieldError] | None,
+    extra: dict[str, Any] | None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + code,
         "title": title,
         "status": status,
         "detail": detail,
     }
-    if request is not None:
-        body["instance"] = request.url.path
-    rid = request_id_var.get()
-    if rid:
-        body["request_id"] = rid
     if errors is not None:
         body["errors"] = [e.model_dump() for e in errors]
     if extra:
         body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return body
+
+
+def problem_body(exc: ProblemError) -> dict[str, Any]:
+    """The problem of `exc` as a JSON object, for a problem embedded in an answer (a batch
+    item's), as the handler renders it but without the request's instance and id."""
+    return _body(exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.extra)
 
 
 _STATUS_CODES = {
@@ -132,14 +150,32 @@ def _clean_loc(loc: Sequence[Any]) -> list[str | int]:
     return [p if isinstance(p, int) else str(p) for p in loc]
 
 
+def field_errors(
+    details: Iterable[Mapping[str, Any]], root: Sequence[str | int] = ()
+) -> list[FieldError]:
+    """Pydantic's error details as field errors, each `loc` under `root`."""
+    return [
+        FieldError(
+            loc=[*root, *_clean_loc(err.get("loc", ()))],
+            # Pydantic prefixes messages from our own validators with "Value error, ".
+            msg=str(err.get("msg", "invalid")).removeprefix("Value error, "),
+        )
+        for err in details
+    ]
+
+
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:
-    out = []
-    for err in exc.errors():
-        msg = str(err.get("msg", "invalid"))
-        # Pydantic prefixes messages from our own validators with "Value error, ".
-        msg = msg.removeprefix("Value error, ")
-        out.append(FieldError(loc=_clean_loc(err.get("loc", ())), msg=msg))
-    return out
+    return field_errors(exc.errors())
+
+
+def errors_summary(errors: Sequence[FieldError], *, skip: int = 0) -> str:
+    """`path: message; ...` for the first five errors, each path without its first `skip`
+    parts; an error on the whole object (no path left) is its message alone."""
+    parts = []
+    for error in errors[:5]:
+        path = ".".join(str(p) for p in error.loc[skip:])
+        parts.append(f"{path}: {error.msg}" if path else error.msg)
+    return "; ".join(parts) or "invalid request"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -159,12 +195,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(exc)
-        detail = (
-            "; ".join(f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" for e in errors[:5])
-            or "invalid request"
-        )
         return problem_response(
-            422, "validation-error", "Invalid request", detail, request=request, errors=errors
+            422,
+            "validation-error",
+            "Invalid request",
+            errors_summary(errors),
+            request=request,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)

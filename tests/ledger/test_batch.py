@@ -46,7 +46,21 @@ async def test_batch_of_1000_with_bad_items(client, tenant, other_tenant):
     result = response.json()
     assert [e["index"] for e in result["errors"]] == [3, 10, 20, 30, 41, 50]
     assert all(e["problem"]["status"] in (409, 422) for e in result["errors"])
-    assert result["errors"][0]["problem"]["errors"][0]["loc"][-1] == "amount"
+    problems = {e["index"]: e["problem"] for e in result["errors"]}
+    # Each loc points into the request: the item's index, then its field.
+    assert problems[3]["errors"][0]["loc"] == ["body", "invoices", 3, "amount"]
+    assert problems[10]["errors"][0]["loc"] == ["body", "invoices", 10, "issue_date"]
+    assert problems[20]["errors"] == [
+        {"loc": ["body", "invoices", 20, "debtor_id"], "msg": "unknown debtor"}
+    ]
+    assert problems[30]["errors"][0]["loc"] == ["body", "invoices", 30, "creditor_id"]
+    assert problems[41]["errors"][0]["loc"] == ["body", "invoices", 41, "number"]
+    assert problems[50]["errors"][0]["loc"] == ["body", "invoices", 50, "surprise"]
+    # The detail names the field within the item, never an empty path (": ...").
+    assert problems[3]["detail"].startswith("amount: ")
+    assert problems[10]["detail"].startswith("issue_date: ")
+    assert problems[50]["detail"].startswith("surprise: ")
+    assert not any(p["detail"].startswith(":") for p in problems.values())
     assert result["created"] == 994
     assert result["updated"] == 0
     assert await _count(client, tenant) == 994
@@ -100,3 +114,22 @@ async def test_batch_limits(client, tenant):
         "/v1/invoices/batch", json={"invoices": [{}] * 1001}, headers=tenant.headers
     )
     assert too_many.status_code == 422
+
+
+async def test_an_item_refused_as_a_whole_has_a_clean_message(client, tenant):
+    """A check of the whole item (due before issue) has no field: its loc is the item, its
+    detail the message alone."""
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    items = _items(creditor["id"], debtor["id"], 2)
+    items[1]["due_date"] = "2026-01-01"  # before the issue date
+    result = (
+        await client.post("/v1/invoices/batch", json={"invoices": items}, headers=tenant.headers)
+    ).json()
+    assert result["created"] == 1
+    [error] = result["errors"]
+    assert error["index"] == 1
+    assert error["problem"]["errors"] == [
+        {"loc": ["body", "invoices", 1], "msg": "due_date must not be before issue_date"}
+    ]
+    assert error["problem"]["detail"] == "due_date must not be before issue_date"

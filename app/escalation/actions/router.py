@@ -45,7 +45,8 @@ async def record_action(
 @router.get(
     "/invoices/{invoice_id}/actions",
     summary="List an invoice's recorded actions, in the order they were recorded",
-    description="The timeline (`GET /v1/invoices/{id}/timeline`) orders them by `performed_at`.",
+    description="Oldest first, or newest first with `order=desc`. The timeline "
+    "(`GET /v1/invoices/{id}/timeline`) orders them by `performed_at`.",
     responses=problem_responses(401, 404, 422),
 )
 async def list_actions(

@@ -42,7 +42,13 @@ async def create_policy(body: PolicyCreate, tenant_id: TenantId, session: Sessio
     return service.stored_out(await service.create_policy(session, tenant_id, body))
 
 
-@router.get("", summary="List the tenant's dunning policies", responses=problem_responses(401, 422))
+@router.get(
+    "",
+    summary="List the tenant's dunning policies",
+    description="The policies the tenant created (not the built-in default). Creation order, "
+    "oldest first unless `order=desc`.",
+    responses=problem_responses(401, 422),
+)
 async def list_policies(
     tenant_id: TenantId, session: SessionDep, page: Annotated[PageParams, Depends(page_params)]
 ) -> Page[PolicyOut]:

@@ -29,12 +29,24 @@ async def create_creditor(
     return CreditorOut.model_validate(creditor)
 
 
-@router.get("", summary="List creditors", responses=problem_responses(401, 422))
+@router.get(
+    "",
+    summary="List creditors",
+    description="Creation order, oldest first unless `order=desc`.",
+    responses=problem_responses(401, 422),
+)
 async def list_creditors(
     tenant_id: TenantId,
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    external_id: Annotated[str | None, Query(max_length=200)] = None,
+    external_id: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Your own id of the creditor, exactly (unique per tenant)",
+            examples=["acct_8812"],
+        ),
+    ] = None,
 ) -> Page[CreditorOut]:
     return await service.list_creditors(session, tenant_id, page, external_id=external_id)
 

@@ -22,6 +22,19 @@ class Debtor(Base):
             unique=True,
             postgresql_where=text("external_id IS NOT NULL"),
         ),
+        # Lookups of GET /v1/debtors across the tenant's creditors.
+        Index(
+            "ix_debtors_tenant_id_external_id",
+            "tenant_id",
+            "external_id",
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_debtors_tenant_id_siren",
+            "tenant_id",
+            "siren",
+            postgresql_where=text("siren IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

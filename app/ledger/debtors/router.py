@@ -8,6 +8,7 @@ from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.pagination import Page, PageParams, page_params
+from app.core.types import Siren
 from app.ledger.debtors import service
 from app.ledger.debtors.models import Debtor
 from app.ledger.debtors.schemas import DebtorCreate, DebtorOut, DebtorUpdate
@@ -26,16 +27,37 @@ async def create_debtor(body: DebtorCreate, tenant_id: TenantId, session: Sessio
     return service.to_out(await service.create_debtor(session, tenant_id, body))
 
 
-@router.get("", summary="List debtors", responses=problem_responses(401, 422))
+@router.get(
+    "",
+    summary="List debtors",
+    description="Every filter given narrows the list (they combine with AND); another tenant's "
+    "debtors never match. Creation order, oldest first unless `order=desc`.",
+    responses=problem_responses(401, 422),
+)
 async def list_debtors(
     tenant_id: TenantId,
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    creditor_id: Annotated[str | None, Query(max_length=40)] = None,
-    external_id: Annotated[str | None, Query(max_length=200)] = None,
+    creditor_id: Annotated[
+        str | None,
+        Query(max_length=40, description="Only this creditor's debtors", examples=["cred_01J..."]),
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(
+            max_length=200, description="Your own id of the debtor, exactly", examples=["C-1042"]
+        ),
+    ] = None,
+    siren: Annotated[
+        Siren | None,
+        Query(
+            description="The debtor's SIREN (9 digits, spaces allowed; an invalid one is 422)",
+            examples=["732829320"],
+        ),
+    ] = None,
 ) -> Page[DebtorOut]:
     return await service.list_debtors(
-        session, tenant_id, page, creditor_id=creditor_id, external_id=external_id
+        session, tenant_id, page, creditor_id=creditor_id, external_id=external_id, siren=siren
     )
 
 

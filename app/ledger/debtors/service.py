@@ -124,10 +124,13 @@ async def list_debtors(
     *,
     creditor_id: str | None = None,
     external_id: str | None = None,
+    siren: str | None = None,
 ) -> Page[DebtorOut]:
     stmt = select(Debtor).where(Debtor.tenant_id == tenant_id)
     if creditor_id is not None:
         stmt = stmt.where(Debtor.creditor_id == creditor_id)
     if external_id is not None:
         stmt = stmt.where(Debtor.external_id == external_id)
+    if siren is not None:
+        stmt = stmt.where(Debtor.siren == siren)
     return await page_of(session, stmt, Debtor.id, page, to_out)

@@ -32,6 +32,7 @@ async def open_dispute(
 @router.get(
     "/invoices/{invoice_id}/disputes",
     summary="List an invoice's disputes",
+    description="In the order they were opened, oldest first unless `order=desc`.",
     responses=problem_responses(401, 404, 422),
 )
 async def list_disputes(

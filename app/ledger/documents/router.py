@@ -28,7 +28,10 @@ async def add_document(
 
 
 @router.get(
-    "", summary="List an invoice's proof documents", responses=problem_responses(401, 404, 422)
+    "",
+    summary="List an invoice's proof documents",
+    description="In the order they were recorded, oldest first unless `order=desc`.",
+    responses=problem_responses(401, 404, 422),
 )
 async def list_documents(
     invoice_id: str,

@@ -64,12 +64,9 @@ def _clean(row: dict[str, str | None]) -> dict[str, Any]:
 
 
 def _reason(problem: dict[str, Any]) -> str:
-    errors = problem.get("errors")
-    if isinstance(errors, list) and errors:
-        return "; ".join(
-            f"{e['loc'][-1]}: {e['msg']}" if e.get("loc") else str(e.get("msg")) for e in errors
-        )
-    return str(problem.get("detail", "rejected"))
+    """Why a row was rejected: the problem's detail names the fields within the row
+    (`amount: ...`)."""
+    return str(problem.get("detail") or "rejected")
 
 
 def _chunks(reader: csv.DictReader[str]) -> Iterator[list[tuple[int, dict[str, str | None]]]]:

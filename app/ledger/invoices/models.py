@@ -24,6 +24,15 @@ class Invoice(Base):
             postgresql_where=text("status = 'open' AND next_action_at IS NOT NULL"),
         ),
         Index("ix_invoices_tenant_id_id", "tenant_id", "id"),
+        # Lookups of GET /v1/invoices by number or external_id across the tenant's creditors
+        # (the unique (creditor_id, number) serves only a lookup within one creditor).
+        Index("ix_invoices_tenant_id_number", "tenant_id", "number"),
+        Index(
+            "ix_invoices_tenant_id_external_id",
+            "tenant_id",
+            "external_id",
+            postgresql_where=text("external_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

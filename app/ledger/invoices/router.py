@@ -7,14 +7,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.db import SessionDep, read_connection
-from app.core.errors import NotFound, problem_responses
+from app.core.errors import FieldError, NotFound, Unprocessable, problem_responses
 from app.core.pagination import Page, PageParams, page_params
+from app.core.types import Day
 from app.ledger.invoices import repository, service
 from app.ledger.invoices.schemas import (
     BatchInvoices,
     BatchResult,
     CloseInvoice,
+    DunningStage,
     InvoiceCreate,
+    InvoiceFilters,
     InvoiceOut,
     InvoiceStatus,
     InvoiceUpdate,
@@ -52,29 +55,84 @@ async def upsert_invoices(
     return await service.upsert_batch(session, tenant_id, body.invoices, clock)
 
 
-@router.get("", summary="List invoices", responses=problem_responses(401, 422))
+def invoice_filters(
+    creditor_id: Annotated[
+        str | None,
+        Query(max_length=40, description="Only this creditor's invoices", examples=["cred_01J..."]),
+    ] = None,
+    debtor_id: Annotated[
+        str | None,
+        Query(max_length=40, description="Only this debtor's invoices", examples=["debt_01J..."]),
+    ] = None,
+    number: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="The invoice number, exactly (unique per creditor, so up to one per "
+            "creditor)",
+            examples=["F-2026-001"],
+        ),
+    ] = None,
+    external_id: Annotated[
+        str | None,
+        Query(max_length=200, description="Your own id of the invoice, exactly", examples=["42"]),
+    ] = None,
+    status: Annotated[
+        InvoiceStatus | None, Query(description="Lifecycle status", examples=["open"])
+    ] = None,
+    stage: Annotated[
+        DunningStage | None,
+        Query(description="Dunning stage (`dunning.stage`)", examples=["formal_notice_required"]),
+    ] = None,
+    overdue: Annotated[
+        bool | None,
+        Query(description="true: open and past due; false: the others", examples=[True]),
+    ] = None,
+    due_after: Annotated[
+        Day | None,
+        Query(description="Due on or after this day", examples=["2026-01-01"]),
+    ] = None,
+    due_before: Annotated[
+        Day | None,
+        Query(
+            description="Due on or before this day (not before `due_after`)",
+            examples=["2026-03-31"],
+        ),
+    ] = None,
+) -> InvoiceFilters:
+    if due_after is not None and due_before is not None and due_after > due_before:
+        raise Unprocessable(
+            f"due_after ({due_after}) is after due_before ({due_before}): no invoice can match.",
+            errors=[FieldError(loc=["query", "due_after"], msg="after due_before")],
+        )
+    return InvoiceFilters(
+        creditor_id=creditor_id,
+        debtor_id=debtor_id,
+        number=number,
+        external_id=external_id,
+        status=status,
+        stage=stage,
+        overdue=overdue,
+        due_after=due_after,
+        due_before=due_before,
+    )
+
+
+@router.get(
+    "",
+    summary="List invoices",
+    description="Every filter given narrows the list (they combine with AND); another tenant's "
+    "invoices never match. Creation order, oldest first unless `order=desc`.",
+    responses=problem_responses(401, 422),
+)
 async def list_invoices(
     tenant_id: TenantId,
     session: SessionDep,
     clock: ClockDep,
     page: Annotated[PageParams, Depends(page_params)],
-    creditor_id: Annotated[str | None, Query(max_length=40)] = None,
-    debtor_id: Annotated[str | None, Query(max_length=40)] = None,
-    status: Annotated[InvoiceStatus | None, Query()] = None,
-    overdue: Annotated[
-        bool | None, Query(description="true: open and past due; false: the others")
-    ] = None,
+    filters: Annotated[InvoiceFilters, Depends(invoice_filters)],
 ) -> Page[InvoiceOut]:
-    return await service.list_invoices(
-        session,
-        tenant_id,
-        page,
-        clock,
-        creditor_id=creditor_id,
-        debtor_id=debtor_id,
-        status=status,
-        overdue=overdue,
-    )
+    return await service.list_invoices(session, tenant_id, page, clock, filters)
 
 
 @router.get("/{invoice_id}", summary="Get an invoice", responses=problem_responses(401, 404))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -111,6 +112,21 @@ class InvoiceOut(BaseModel):
     updated_at: dt.datetime
 
 
+@dataclass(frozen=True)
+class InvoiceFilters:
+    """What `GET /v1/invoices` narrows to; None: no condition. Due dates are inclusive."""
+
+    creditor_id: str | None = None
+    debtor_id: str | None = None
+    number: str | None = None
+    external_id: str | None = None
+    status: InvoiceStatus | None = None
+    stage: DunningStage | None = None
+    overdue: bool | None = None
+    due_after: dt.date | None = None
+    due_before: dt.date | None = None
+
+
 class BatchInvoices(InputModel):
     invoices: list[dict[str, object]] = Field(
         min_length=1,
@@ -120,8 +136,22 @@ class BatchInvoices(InputModel):
 
 
 class BatchItemError(BaseModel):
-    index: int
-    problem: dict[str, object]
+    index: int = Field(description="Position of the item in `invoices`, from 0")
+    problem: dict[str, object] = Field(
+        description="Why the item was refused, as a problem+json body; its `errors[].loc` "
+        'point into the request, e.g. `["body", "invoices", 3, "amount"]`',
+        examples=[
+            {
+                "type": "https://relance.dev/problems/validation-error",
+                "title": "Invalid request",
+                "status": 422,
+                "detail": "amount: must be greater than 0",
+                "errors": [
+                    {"loc": ["body", "invoices", 3, "amount"], "msg": "must be greater than 0"}
+                ],
+            }
+        ],
+    )
 
 
 class BatchResult(BaseModel):

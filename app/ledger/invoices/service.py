@@ -13,14 +13,22 @@ from types import SimpleNamespace
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
 from app.core.crud import apply_changes, flush_or_conflict, get_owned
 from app.core.db import flush, mark_invoice_changed
-from app.core.errors import Conflict, FieldError, ProblemError, Unprocessable
+from app.core.errors import (
+    Conflict,
+    FieldError,
+    ProblemError,
+    Unprocessable,
+    errors_summary,
+    field_errors,
+    problem_body,
+)
 from app.core.ids import new_id
 from app.core.pagination import Page, PageParams, page_of
 from app.ledger.creditors.models import Creditor
@@ -31,6 +39,7 @@ from app.ledger.invoices.schemas import (
     BatchResult,
     DunningOut,
     InvoiceCreate,
+    InvoiceFilters,
     InvoiceOut,
     InvoiceStatus,
     InvoiceUpdate,
@@ -242,51 +251,61 @@ async def list_invoices(
     tenant_id: str,
     page: PageParams,
     clock: Clock,
-    *,
-    creditor_id: str | None = None,
-    debtor_id: str | None = None,
-    status: InvoiceStatus | None = None,
-    overdue: bool | None = None,
+    filters: InvoiceFilters | None = None,
 ) -> Page[InvoiceOut]:
-    """`overdue`: true, open and past due; false, the others."""
+    """One page of the tenant's invoices that match every filter given."""
     today = clock.today()
-    stmt = select(Invoice).where(Invoice.tenant_id == tenant_id)
-    if creditor_id is not None:
-        stmt = stmt.where(Invoice.creditor_id == creditor_id)
-    if debtor_id is not None:
-        stmt = stmt.where(Invoice.debtor_id == debtor_id)
-    if status is not None:
-        stmt = stmt.where(Invoice.status == status)
-    if overdue is True:
-        stmt = stmt.where(Invoice.status == "open", Invoice.due_date < today)
-    elif overdue is False:
-        stmt = stmt.where((Invoice.status != "open") | (Invoice.due_date >= today))
+    stmt = select(Invoice).where(
+        Invoice.tenant_id == tenant_id, *filter_conditions(filters or InvoiceFilters(), today)
+    )
     return await page_of(session, stmt, Invoice.id, page, lambda r: to_out(r, today))
 
 
-def _item_problem(exc: ProblemError) -> dict[str, object]:
-    problem: dict[str, object] = {
-        "type": f"https://relance.dev/problems/{exc.code}",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-    }
+# The filters that are a plain equality on a column.
+_EQUAL_FILTERS = {
+    "creditor_id": Invoice.creditor_id,
+    "debtor_id": Invoice.debtor_id,
+    "number": Invoice.number,
+    "external_id": Invoice.external_id,
+    "status": Invoice.status,
+    "stage": Invoice.dunning_stage,
+}
+
+
+def filter_conditions(filters: InvoiceFilters, today: dt.date) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of `filters`; `overdue` is true for open and past due on `today`."""
+    conditions = [
+        column == getattr(filters, name)
+        for name, column in _EQUAL_FILTERS.items()
+        if getattr(filters, name) is not None
+    ]
+    if filters.due_after is not None:
+        conditions.append(Invoice.due_date >= filters.due_after)
+    if filters.due_before is not None:
+        conditions.append(Invoice.due_date <= filters.due_before)
+    if filters.overdue is not None:
+        late = (Invoice.status == "open") & (Invoice.due_date < today)
+        conditions.append(late if filters.overdue else ~late)
+    return conditions
+
+
+def _item_problem(exc: ProblemError, index: int) -> dict[str, object]:
+    """The problem of item `index`, each `loc` pointing into the request: the item's checks say
+    `["body", "amount"]` as for `POST /v1/invoices`, the batch answers
+    `["body", "invoices", index, "amount"]`."""
+    problem = problem_body(exc)
     if exc.errors:
-        problem["errors"] = [e.model_dump() for e in exc.errors]
+        problem["errors"] = [
+            {"loc": ["body", "invoices", index, *e.loc[1:]], "msg": e.msg} for e in exc.errors
+        ]
     return problem
 
 
 def _validation_problem(err: ValidationError) -> Unprocessable:
-    errors = [
-        FieldError(
-            loc=["body", "invoices", *[p if isinstance(p, int) else str(p) for p in e["loc"]]],
-            msg=str(e["msg"]).removeprefix("Value error, "),
-        )
-        for e in err.errors()
-    ]
-    return Unprocessable(
-        "; ".join(f"{'.'.join(map(str, e.loc[3:]))}: {e.msg}" for e in errors), errors=errors
-    )
+    """An item's validation errors, as `POST /v1/invoices` would report them; the detail names
+    each field within the item (`amount: ...`)."""
+    errors = field_errors(err.errors(), root=["body"])
+    return Unprocessable(errors_summary(errors, skip=1), errors=errors)
 
 
 async def upsert_batch(
@@ -304,7 +323,7 @@ async def upsert_batch(
         try:
             _plan_item(batch, index, data, tenant_id=tenant_id, today=today, rate_floor=rate_floor)
         except ProblemError as exc:
-            errors.append(BatchItemError(index=index, problem=_item_problem(exc)))
+            errors.append(BatchItemError(index=index, problem=_item_problem(exc, index)))
 
     # One batched refresh: the updated invoices, and the new ones planned before their INSERT.
     for invoice in [*batch.new_invoices, *batch.changed]:
@@ -341,7 +360,7 @@ def _parse_items(
             parsed[index] = _CREATE.validate_python(item)
         except ValidationError as exc:
             errors.append(
-                BatchItemError(index=index, problem=_item_problem(_validation_problem(exc)))
+                BatchItemError(index=index, problem=_item_problem(_validation_problem(exc), index))
             )
     return parsed
 
@@ -451,7 +470,10 @@ def _check_item(batch: _Batch, data: InvoiceCreate, rate_floor: Decimal) -> Cred
     if debtor.creditor_id != creditor.id:
         raise _debtor_error("the debtor belongs to another creditor")
     if (data.creditor_id, data.number) in batch.seen:
-        raise Conflict(f"Invoice number {data.number} appears twice in this batch.")
+        raise Conflict(
+            f"Invoice number {data.number} appears twice in this batch.",
+            errors=[FieldError(loc=["body", "number"], msg="appears twice in this batch")],
+        )
     if data.late_penalty_rate is not None and data.late_penalty_rate < rate_floor:
         raise Unprocessable(
             f"A contractual late-penalty rate of {data.late_penalty_rate}% is below the "
@@ -490,15 +512,16 @@ async def _insert_new(session: AsyncSession, batch: _Batch, errors: list[BatchIt
     done = {(c, n) for c, n in inserted}
     for key, index in batch.new_index.items():
         if key not in done:  # created concurrently by another request since we looked
-            errors.append(
-                BatchItemError(
-                    index=index,
-                    problem=_item_problem(
-                        Conflict("This creditor already has an invoice with this number.")
-                    ),
-                )
-            )
+            problem = _item_problem(_number_taken(), index)
+            errors.append(BatchItemError(index=index, problem=problem))
     return len(done)
+
+
+def _number_taken() -> Conflict:
+    return Conflict(
+        "This creditor already has an invoice with this number.",
+        errors=[FieldError(loc=["body", "number"], msg="already used by this creditor")],
+    )
 
 
 def _numbers_by_creditor(parsed: dict[int, InvoiceCreate]) -> dict[str, list[str]]:

@@ -29,7 +29,12 @@ async def record_payment(
     return PaymentOut.model_validate(payment)
 
 
-@router.get("", summary="List an invoice's payments", responses=problem_responses(401, 404))
+@router.get(
+    "",
+    summary="List an invoice's payments",
+    description="In the order they were recorded, oldest first unless `order=desc`.",
+    responses=problem_responses(401, 404, 422),
+)
 async def list_payments(
     invoice_id: str,
     tenant_id: TenantId,

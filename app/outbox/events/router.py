@@ -18,7 +18,8 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 @router.get(
     "",
     summary="List events",
-    description="Oldest first; kept for RELANCE_EVENT_RETENTION_DAYS (30 by default).",
+    description="Oldest first, or newest first with `order=desc`; kept for "
+    "RELANCE_EVENT_RETENTION_DAYS (30 by default).",
     responses=problem_responses(401, 422),
 )
 async def list_events(
@@ -27,8 +28,14 @@ async def list_events(
     settings: SettingsDep,
     clock: ClockDep,
     page: Annotated[PageParams, Depends(page_params)],
-    type: Annotated[str | None, Query(max_length=64, description="e.g. invoice.overdue")] = None,
-    invoice_id: Annotated[str | None, Query(max_length=40)] = None,
+    type: Annotated[
+        str | None,
+        Query(max_length=64, description="Only events of this type", examples=["invoice.overdue"]),
+    ] = None,
+    invoice_id: Annotated[
+        str | None,
+        Query(max_length=40, description="Only events about this invoice", examples=["inv_01J..."]),
+    ] = None,
 ) -> Page[EventOut]:
     return await service.list_events(
         session, tenant_id, page, settings, clock, type=type, invoice_id=invoice_id

@@ -40,7 +40,12 @@ async def create_webhook_endpoint(
     return WebhookEndpointCreated(**out.model_dump(), secret=secret)
 
 
-@router.get("", summary="List webhook endpoints", responses=problem_responses(401, 422))
+@router.get(
+    "",
+    summary="List webhook endpoints",
+    description="Deleted endpoints are left out. Creation order, oldest first unless `order=desc`.",
+    responses=problem_responses(401, 422),
+)
 async def list_webhook_endpoints(
     tenant_id: TenantId,
     session: SessionDep,
@@ -111,8 +116,9 @@ async def rotate_webhook_secret(
 @router.get(
     "/{endpoint_id}/deliveries",
     summary="List an endpoint's deliveries and their attempts",
-    description="Newest last. Each attempt shows the HTTP status (null when none was "
-    "received), its duration, the error and the first 2 KB of the answer.",
+    description="Oldest first, or newest first with `order=desc`. Each attempt shows the HTTP "
+    "status (null when none was received), its duration, the error and the first 2 KB of the "
+    "answer.",
     responses=problem_responses(401, 404, 422),
 )
 async def list_webhook_deliveries(
@@ -120,7 +126,10 @@ async def list_webhook_deliveries(
     tenant_id: TenantId,
     session: SessionDep,
     page: Annotated[PageParams, Depends(page_params)],
-    status_filter: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+    status_filter: Annotated[
+        DeliveryStatus | None,
+        Query(alias="status", description="Only deliveries in this state", examples=["failed"]),
+    ] = None,
 ) -> Page[DeliveryOut]:
     data, has_more, cursor = await service.list_deliveries(
         session, tenant_id, endpoint_id, page, status_filter

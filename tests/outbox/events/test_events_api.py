@@ -55,6 +55,28 @@ async def test_list_get_and_filter(client, tenant, other_tenant, app, clock):
     }
 
 
+async def test_newest_first_with_order_desc(client, tenant, other_tenant, app, clock):
+    made = [await _emit(app, tenant.id, f"o{i}", clock, invoice_id="inv_1") for i in range(5)]
+    await _emit(app, other_tenant.id, "o9", clock, invoice_id="inv_1")
+    seen, cursor = [], None
+    while True:
+        params = {"order": "desc", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/v1/events", params=params, headers=tenant.headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [e["id"] for e in page["data"]]
+        if not page["has_more"]:
+            break
+        cursor = page["next_cursor"]
+    assert seen == made[::-1]
+    newest = await client.get(
+        "/v1/events",
+        params={"order": "desc", "limit": 1, "type": "invoice.overdue"},
+        headers=tenant.headers,
+    )
+    assert [e["id"] for e in newest.json()["data"]] == [made[-1]]
+
+
 async def test_tenant_isolation(client, tenant, other_tenant, app, clock):
     event_id = await _emit(app, tenant.id, "iso", clock)
     headers = other_tenant.headers
