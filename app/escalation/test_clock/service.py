@@ -8,9 +8,9 @@ nothing due is not swept: its sweep would find nothing.
 
 The tenant's row is locked (FOR NO KEY UPDATE) for the whole walk, and the new clock committed
 with that lock released: two advances of one tenant run one after the other, the second from
-where the first left the clock. Events stay exactly once whatever happens: each day's sweep commits its own
-batches, and `(invoice, occurrence)` is unique; if an advance fails midway its clock is not moved,
-and the next advance walks those days again, finding them already done."""
+where the first left the clock. Events stay exactly once whatever happens: each day's sweep
+commits its own batches, and `(invoice, occurrence)` is unique; if an advance fails midway its
+clock is not moved, and the next advance walks those days again, finding them already done."""
 
 from __future__ import annotations
 
