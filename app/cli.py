@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
@@ -71,9 +72,11 @@ def _tenant_create(args: argparse.Namespace) -> int:
         assert isinstance(engine, AsyncEngine)
         await migrate(engine)
         async with make_sessionmaker(engine)() as session:
-            tenant, key = await create_tenant(session, args.name)
+            sandbox_from = dt.datetime.now(dt.UTC) if args.sandbox else None
+            tenant, key = await create_tenant(session, args.name, sandbox_from=sandbox_from)
             await session.commit()
-        print(json.dumps({"id": tenant.id, "name": tenant.name, "api_key": key}))
+        out = {"id": tenant.id, "name": tenant.name, "api_key": key}
+        print(json.dumps(out | {"sandbox": True} if args.sandbox else out))
 
     asyncio.run(_with_engine(run))
     return 0
@@ -88,7 +91,7 @@ def _import_invoices(args: argparse.Namespace) -> int:
     from app.core.db import make_sessionmaker
     from app.ledger.invoices.csv_import import import_invoices
     from app.main import BEFORE_COMMIT
-    from app.tenants.service import authenticate
+    from app.tenants.service import authenticate, tenant_clock
 
     path = Path(args.file)
     if not path.is_file():
@@ -101,12 +104,14 @@ def _import_invoices(args: argparse.Namespace) -> int:
         await migrate(engine)
         sessionmaker = make_sessionmaker(engine, BEFORE_COMMIT)
         async with sessionmaker() as session:
-            tenant_id = await authenticate(session, args.tenant_key)
-        if tenant_id is None:
-            outcome["error"] = "invalid or revoked API key (--tenant-key)"
-            return
+            tenant = await authenticate(session, args.tenant_key)
+            if tenant is None:
+                outcome["error"] = "invalid or revoked API key (--tenant-key)"
+                return
+            # A sandbox tenant imports at its test clock.
+            clock = await tenant_clock(session, tenant, Clock(get_settings().tz))
         summary = await import_invoices(
-            path, sessionmaker, tenant_id, Clock(get_settings().tz), progress=not args.quiet
+            path, sessionmaker, tenant.id, clock, progress=not args.quiet
         )
         outcome["summary"] = summary
 
@@ -130,8 +135,6 @@ def _import_invoices(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    import datetime as dt
-
     try:
         as_of = dt.datetime.fromisoformat(args.as_of)
     except ValueError:
@@ -259,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create = tenant.add_parser("create", help="create a tenant; prints {id, name, api_key}")
     create.add_argument("name")
+    create.add_argument(
+        "--sandbox", action="store_true", help="a sandbox tenant with its own test clock"
+    )
     create.set_defaults(func=_tenant_create)
 
     importer = sub.add_parser("import", help="bulk imports").add_subparsers(

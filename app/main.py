@@ -49,6 +49,7 @@ from app.escalation.router import admin_router as sweep_admin_router
 from app.escalation.router import router as escalation_router
 from app.escalation.service import refresh_changed
 from app.escalation.tasks import sweep_tick
+from app.escalation.test_clock.router import router as test_clock_router
 from app.ledger.creditors.router import router as creditors_router
 from app.ledger.debtors.router import router as debtors_router
 from app.ledger.disputes.router import router as disputes_router
@@ -115,6 +116,11 @@ TAGS = [
     {"name": "webhooks", "description": "Webhook endpoints, their secrets and deliveries."},
     {"name": "events", "description": "Events written for each deadline and state change."},
     {"name": "reports", "description": "Aged balance, DSO, payment-terms table, recovery."},
+    {
+        "name": "test clock",
+        "description": "Sandbox tenants only: their own clock, advanced day by day with the "
+        "scheduler's work (as Stripe's test clocks).",
+    },
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -268,6 +274,7 @@ def create_app(
         webhooks_router,
         events_router,
         reports_router,
+        test_clock_router,
     ):
         app.include_router(router)
 

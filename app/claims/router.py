@@ -11,7 +11,7 @@ from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.core.types import Day
 from app.ledger.invoices.models import Invoice
-from app.tenants.auth import AdminDep, ClockDep, TenantId
+from app.tenants.auth import AdminDep, ClockDep, ServiceClockDep, TenantId
 
 router = APIRouter(prefix="/v1", tags=["claims"])
 
@@ -78,7 +78,7 @@ async def list_rates(tenant_id: TenantId, session: SessionDep, clock: ClockDep) 
     tags=["admin"],
     responses=problem_responses(401, 404, 422),
 )
-async def publish_rate(body: RatePublish, session: SessionDep, clock: ClockDep) -> RatesOut:
+async def publish_rate(body: RatePublish, session: SessionDep, clock: ServiceClockDep) -> RatesOut:
     return await service.publish_rate(session, body, clock.today())
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock
@@ -29,6 +29,7 @@ from app.ledger.invoices.service import to_out
 from app.outbox.events.schemas import EventType
 from app.outbox.events.service import NewEvent, emit_many
 from app.outbox.webhooks.tasks import dispatcher
+from app.tenants.models import Tenant
 
 # The claim of an invoice as of a day, as the API shows it (JSON): what a mise en demeure states.
 # Given by the composition root (the claims part sits above the escalation).
@@ -87,14 +88,26 @@ def event_data(
     return data
 
 
-async def _claim(session: AsyncSession, now: dt.datetime, limit: int) -> list[Invoice]:
+def due_invoices(now: dt.datetime, tenant_id: str | None) -> Select[Invoice]:
+    """The open invoices due at `now`: of one sandbox tenant (its advance), or of every live
+    tenant (None: the scheduler, the admin sweep). A sandbox tenant's invoices are due at its
+    own clock, which only its advance moves: the live sweep never touches them."""
+    stmt = select(Invoice).where(
+        Invoice.status == "open",
+        Invoice.next_action_at.is_not(None),
+        Invoice.next_action_at <= now,
+    )
+    if tenant_id is not None:
+        return stmt.where(Invoice.tenant_id == tenant_id)
+    # A handful of sandbox tenants at most: a hashed subplan beside the partial index.
+    return stmt.where(Invoice.tenant_id.not_in(select(Tenant.id).where(Tenant.sandbox)))
+
+
+async def _claim(
+    session: AsyncSession, now: dt.datetime, limit: int, tenant_id: str | None
+) -> list[Invoice]:
     stmt = (
-        select(Invoice)
-        .where(
-            Invoice.status == "open",
-            Invoice.next_action_at.is_not(None),
-            Invoice.next_action_at <= now,
-        )
+        due_invoices(now, tenant_id)
         .order_by(Invoice.next_action_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -108,11 +121,13 @@ async def sweep_batch(
     limit: int = BATCH_SIZE,
     *,
     claim_of: ClaimOf | None = None,
+    tenant_id: str | None = None,
 ) -> tuple[int, list[tuple[str, EventType]]]:
-    """One batch in the caller's transaction: returns (invoices claimed, [(event id, type)])."""
+    """One batch in the caller's transaction: returns (invoices claimed, [(event id, type)]).
+    `tenant_id`: one sandbox tenant's invoices; None: the live tenants'."""
     now = clock.now()
     today = clock.today()
-    invoices = await _claim(session, now, limit)
+    invoices = await _claim(session, now, limit, tenant_id)
     if not invoices:
         return 0, []
     inputs = await load_engine_inputs(session, invoices, clock)
@@ -158,13 +173,17 @@ async def sweep(
     batch_size: int = BATCH_SIZE,
     max_batches: int | None = None,
     claim_of: ClaimOf | None = None,
+    tenant_id: str | None = None,
 ) -> SweepStats:
-    """Sweep everything due at `clock.now()`, one committed batch at a time."""
+    """Sweep everything due at `clock.now()`, one committed batch at a time: of the live
+    tenants, or of the sandbox tenant `tenant_id`."""
     stats = SweepStats()
     started = time.perf_counter()
     while max_batches is None or stats.batches < max_batches:
         async with unit_of_work(sessionmaker) as session:
-            claimed, created = await sweep_batch(session, clock, batch_size, claim_of=claim_of)
+            claimed, created = await sweep_batch(
+                session, clock, batch_size, claim_of=claim_of, tenant_id=tenant_id
+            )
         if not claimed:
             break
         stats.batches += 1

@@ -30,13 +30,13 @@ from app.core.clock import Clock
 from app.core.db import SHARED_SESSION, Base
 from app.core.errors import problem_response
 from app.core.middleware import receive_body, replaying
-from app.tenants.service import authenticate
+from app.tenants.service import KnownTenant, authenticate
 
 REPLAY_WINDOW = dt.timedelta(hours=24)
 MAX_KEY_LENGTH = 255
-# The ASGI scope key of the owner found here: the route's tenant dependency reuses it instead of
+# The ASGI scope key of the tenant found here: the route's tenant dependency reuses it instead of
 # authenticating again.
-IDEMPOTENCY_OWNER = "relance.idempotency_owner"
+IDEMPOTENCY_TENANT = "relance.idempotency_tenant"
 ADMIN_OWNER = "admin"
 
 
@@ -71,7 +71,10 @@ def lock_id(owner: str, key: str) -> int:
 _TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:id)")
 
 
-async def _owner(session: AsyncSession, headers: Headers, admin_token: str | None) -> str | None:
+async def _owner(
+    session: AsyncSession, headers: Headers, admin_token: str | None
+) -> str | KnownTenant | None:
+    """ADMIN_OWNER, the key's tenant, or None."""
     auth = headers.get("authorization", "")
     scheme, _, credentials = auth.partition(" ")
     if scheme.lower() != "bearer" or not credentials:
@@ -144,7 +147,8 @@ class IdempotencyMiddleware:
         state = scope["app"].state
         sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
         async with sessionmaker() as session:
-            owner = await _owner(session, headers, state.settings.admin_token)
+            found = await _owner(session, headers, state.settings.admin_token)
+            owner = found.id if isinstance(found, KnownTenant) else found
             if owner is None:  # no key to scope it to: the route's own auth answers 401
                 await session.rollback()
                 await self.app(scope, replaying(body, receive), send)
@@ -157,7 +161,8 @@ class IdempotencyMiddleware:
                 return
 
             scope[SHARED_SESSION] = session
-            scope[IDEMPOTENCY_OWNER] = owner
+            if isinstance(found, KnownTenant):
+                scope[IDEMPOTENCY_TENANT] = found
             response = _BufferedResponse()
             try:
                 await self.app(scope, replaying(body, receive), response.send)

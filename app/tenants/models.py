@@ -2,17 +2,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, String, false, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
 
 class Tenant(Base):
+    """A tenant. A sandbox tenant lives at its own test clock (`clock_now`), which only
+    `POST /v1/test-clock/advance` moves; a live tenant lives at the real time."""
+
     __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint("sandbox = (clock_now IS NOT NULL)", name="sandbox_has_clock"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    sandbox: Mapped[bool] = mapped_column(server_default=false())
+    clock_now: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from app.core.db import SessionDep
 from app.core.errors import problem_responses
 from app.tenants import repository, service
-from app.tenants.auth import AdminDep, ClockDep, TenantId
+from app.tenants.auth import AdminDep, ServiceClockDep, TenantId
 from app.tenants.schemas import ApiKeyCreated, TenantCreate, TenantCreated, TenantOut
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[AdminDep])
@@ -17,11 +17,16 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[AdminDep])
     "/tenants",
     status_code=status.HTTP_201_CREATED,
     summary="Create a tenant and its first API key",
+    description="`sandbox: true` creates a sandbox tenant: its time is its own test clock, "
+    "starting at the real now (`GET /v1/test-clock`, `POST /v1/test-clock/advance`).",
     responses=problem_responses(401, 404, 409, 422),
 )
-async def create_tenant(body: TenantCreate, session: SessionDep) -> TenantCreated:
-    tenant, key = await service.create_tenant(session, body.name)
-    return TenantCreated(id=tenant.id, name=tenant.name, api_key=key)
+async def create_tenant(
+    body: TenantCreate, session: SessionDep, clock: ServiceClockDep
+) -> TenantCreated:
+    sandbox_from = clock.now() if body.sandbox else None
+    tenant, key = await service.create_tenant(session, body.name, sandbox_from=sandbox_from)
+    return TenantCreated(id=tenant.id, name=tenant.name, api_key=key, sandbox=tenant.sandbox)
 
 
 @router.post(
@@ -47,7 +52,7 @@ async def create_api_key(tenant_id: str, session: SessionDep) -> ApiKeyCreated:
     summary="Revoke an API key",
     responses=problem_responses(401, 404),
 )
-async def revoke_api_key(key_id: str, session: SessionDep, clock: ClockDep) -> None:
+async def revoke_api_key(key_id: str, session: SessionDep, clock: ServiceClockDep) -> None:
     await service.revoke_api_key(session, key_id, clock)
 
 

@@ -4,15 +4,17 @@ hash is enough (no password-style stretching needed)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.clock import Clock
+from app.core.clock import Clock, FixedInstant
 from app.core.errors import NotFound
 from app.core.ids import new_id
 from app.tenants import repository
@@ -41,8 +43,13 @@ async def create_api_key(session: AsyncSession, tenant_id: str) -> tuple[ApiKey,
     return api_key, key
 
 
-async def create_tenant(session: AsyncSession, name: str) -> tuple[Tenant, str]:
-    tenant = Tenant(id=new_id("ten"), name=name)
+async def create_tenant(
+    session: AsyncSession, name: str, *, sandbox_from: dt.datetime | None = None
+) -> tuple[Tenant, str]:
+    """A tenant and its first key; `sandbox_from`: a sandbox tenant whose clock starts there."""
+    tenant = Tenant(
+        id=new_id("ten"), name=name, sandbox=sandbox_from is not None, clock_now=sandbox_from
+    )
     session.add(tenant)
     await session.flush()
     _, key = await create_api_key(session, tenant.id)
@@ -61,14 +68,23 @@ async def revoke_api_key(session: AsyncSession, key_id: str, clock: Clock) -> No
     forget_key(key_id)
 
 
+@dataclass(frozen=True)
+class KnownTenant:
+    """What authentication tells about a key's tenant: only what never changes, so it may be
+    cached. A sandbox tenant's clock moves: it is read at each request (`tenant_clock_now`)."""
+
+    id: str
+    sandbox: bool
+
+
 # Authentication without a query on the hot path: a process remembers a verified key's tenant for
 # KEY_CACHE_SECONDS. A revoked key therefore keeps working for at most that long on the other
 # processes and replicas that verified it just before (README, "Authentication"); the process that
 # revokes it forgets it at once.
 KEY_CACHE_SECONDS = 5.0
 KEY_CACHE_SIZE = 10_000
-# SHA-256 of the key -> (tenant id, key id, monotonic expiry), oldest first.
-_verified: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
+# SHA-256 of the key -> (tenant, key id, monotonic expiry), oldest first.
+_verified: OrderedDict[str, tuple[KnownTenant, str, float]] = OrderedDict()
 
 
 def forget_key(key_id: str) -> None:
@@ -76,27 +92,41 @@ def forget_key(key_id: str) -> None:
         del _verified[digest]
 
 
-def known_tenant(key: str) -> str | None:
+def known_tenant(key: str) -> KnownTenant | None:
     """The tenant of a key this process verified less than KEY_CACHE_SECONDS ago, else None."""
     known = _verified.get(_hash(key))
     return known[0] if known is not None and known[2] > time.monotonic() else None
 
 
-async def authenticate(session: AsyncSession, key: str) -> str | None:
-    """The tenant id the key belongs to, or None."""
-    if (tenant_id := known_tenant(key)) is not None:
-        return tenant_id
+async def authenticate(session: AsyncSession, key: str) -> KnownTenant | None:
+    """The tenant the key belongs to, or None."""
+    if (tenant := known_tenant(key)) is not None:
+        return tenant
     digest = _hash(key)
     now = time.monotonic()
     prefix = split_key(key)
     if prefix is None:
         return None
-    api_key = await repository.find_active_key(session, prefix)
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, digest):
+    found = await repository.find_active_key(session, prefix)
+    if found is None or not hmac.compare_digest(found[0].key_hash, digest):
         _verified.pop(digest, None)
         return None
-    _verified[digest] = (api_key.tenant_id, api_key.id, now + KEY_CACHE_SECONDS)
+    api_key, sandbox = found
+    tenant = KnownTenant(api_key.tenant_id, sandbox)
+    _verified[digest] = (tenant, api_key.id, now + KEY_CACHE_SECONDS)
     _verified.move_to_end(digest)
     while len(_verified) > KEY_CACHE_SIZE:
         _verified.popitem(last=False)
-    return api_key.tenant_id
+    return tenant
+
+
+async def tenant_clock(
+    db: AsyncSession | AsyncConnection, tenant: KnownTenant, service: Clock
+) -> Clock:
+    """The tenant's "today": a sandbox tenant's test clock (read now, one query: an advance shows
+    at once on every process), else the service clock (no query)."""
+    if not tenant.sandbox:
+        return service
+    now = (await db.execute(repository.CLOCK_NOW, {"tenant_id": tenant.id})).scalar_one()
+    assert now is not None  # a sandbox tenant always has its clock (a check constraint)
+    return FixedInstant(service, now)

@@ -18,7 +18,8 @@ async def test_admin_creates_tenant_with_key_shown_once(
     )
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "name", "api_key"}
+    assert set(body) == {"id", "name", "api_key", "sandbox"}
+    assert body["sandbox"] is False
     assert body["id"].startswith("ten_")
     assert body["api_key"].startswith("rk_")
     async with app.state.sessionmaker() as session:

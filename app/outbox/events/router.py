@@ -10,7 +10,10 @@ from app.core.pagination import Page, PageParams, page_params
 from app.outbox.events import service
 from app.outbox.events import tasks as _tasks  # noqa: F401 - registers the housekeeping tick job
 from app.outbox.events.schemas import EventOut, RedeliverOut, RedeliverRequest
-from app.tenants.auth import ClockDep, SettingsDep, TenantId
+from app.tenants.auth import ServiceClockDep, SettingsDep, TenantId
+
+# The real time here, also for a sandbox tenant: retention and redeliveries are the real world's
+# (its events stay visible however far its test clock moves).
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -26,7 +29,7 @@ async def list_events(
     tenant_id: TenantId,
     session: SessionDep,
     settings: SettingsDep,
-    clock: ClockDep,
+    clock: ServiceClockDep,
     page: Annotated[PageParams, Depends(page_params)],
     type: Annotated[
         str | None,
@@ -44,7 +47,11 @@ async def list_events(
 
 @router.get("/{event_id}", summary="Get an event", responses=problem_responses(401, 404))
 async def get_event(
-    event_id: str, tenant_id: TenantId, session: SessionDep, settings: SettingsDep, clock: ClockDep
+    event_id: str,
+    tenant_id: TenantId,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ServiceClockDep,
 ) -> EventOut:
     return EventOut.model_validate(
         await service.visible_event(session, tenant_id, event_id, settings, clock)
@@ -64,7 +71,7 @@ async def redeliver_event(
     event_id: str,
     tenant_id: TenantId,
     session: SessionDep,
-    clock: ClockDep,
+    clock: ServiceClockDep,
     settings: SettingsDep,
     body: Annotated[RedeliverRequest | None, Body()] = None,
 ) -> RedeliverOut:

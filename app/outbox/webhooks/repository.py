@@ -112,7 +112,8 @@ class ClaimedDelivery:
 # slots for 15 s cannot take the batch, and a backlog on one endpoint never hides another's
 # due deliveries. SKIP LOCKED: concurrent workers take disjoint rows; the lease (compared with
 # the database's own clock, shared by all replicas) keeps them disjoint after this short
-# transaction commits, while the HTTP requests run.
+# transaction commits, while the HTTP requests run. `:tenant_id` (else NULL) keeps to one tenant's
+# endpoints: a sandbox tenant's advance delivers its own webhooks only.
 _CLAIM = text(
     """
     WITH picked AS (
@@ -134,6 +135,7 @@ _CLAIM = text(
             FOR UPDATE OF x SKIP LOCKED
         ) d
         WHERE e.enabled AND e.deleted_at IS NULL
+          AND (CAST(:tenant_id AS varchar) IS NULL OR e.tenant_id = :tenant_id)
         ORDER BY d.next_attempt_at, d.id
         LIMIT :limit
     )
@@ -161,7 +163,12 @@ _CLAIM = text(
 
 
 async def claim_due(
-    session: AsyncSession, *, now: dt.datetime, limit: int, per_endpoint: int
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    limit: int,
+    per_endpoint: int,
+    tenant_id: str | None = None,
 ) -> list[ClaimedDelivery]:
     if limit <= 0:
         return []
@@ -172,6 +179,7 @@ async def claim_due(
             "limit": limit,
             "per_endpoint": per_endpoint,
             "lease_seconds": LEASE.total_seconds(),
+            "tenant_id": tenant_id,
         },
     )
     return [ClaimedDelivery(**row) for row in rows.mappings()]

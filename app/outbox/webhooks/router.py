@@ -18,7 +18,10 @@ from app.outbox.webhooks.schemas import (
     WebhookEndpointOut,
     WebhookEndpointUpdate,
 )
-from app.tenants.auth import ClockDep, SettingsDep, TenantId
+from app.tenants.auth import ServiceClockDep, SettingsDep, TenantId
+
+# The real time here, also for a sandbox tenant: secrets expire and deliveries go out in the
+# real world.
 
 router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
@@ -90,7 +93,7 @@ async def update_webhook_endpoint(
     responses=problem_responses(401, 404),
 )
 async def delete_webhook_endpoint(
-    endpoint_id: str, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+    endpoint_id: str, tenant_id: TenantId, session: SessionDep, clock: ServiceClockDep
 ) -> Response:
     await service.delete_endpoint(session, tenant_id, endpoint_id, clock)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -104,7 +107,7 @@ async def delete_webhook_endpoint(
     responses=problem_responses(401, 404),
 )
 async def rotate_webhook_secret(
-    endpoint_id: str, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+    endpoint_id: str, tenant_id: TenantId, session: SessionDep, clock: ServiceClockDep
 ) -> SecretOut:
     endpoint = await service.rotate_secret(session, tenant_id, endpoint_id, clock)
     assert endpoint.previous_secret_expires_at is not None

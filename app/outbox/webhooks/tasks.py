@@ -414,12 +414,20 @@ async def deliver_one(
 
 
 async def claim(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, limit: int
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    limit: int,
+    tenant_id: str | None = None,
 ) -> list[ClaimedDelivery]:
-    """Lease up to `limit` due deliveries, committed before anything is sent."""
+    """Lease up to `limit` due deliveries (of one tenant's endpoints only, if given), committed
+    before anything is sent."""
     async with sessionmaker() as session:
         jobs = await repository.claim_due(
-            session, now=clock.now(), limit=limit, per_endpoint=PER_ENDPOINT_CONCURRENCY
+            session,
+            now=clock.now(),
+            limit=limit,
+            per_endpoint=PER_ENDPOINT_CONCURRENCY,
+            tenant_id=tenant_id,
         )
         await session.commit()
     return jobs
@@ -474,13 +482,15 @@ class Dispatcher:
         app: FastAPI,
         budget: float | None = TICK_BUDGET_SECONDS,
         clock: Clock | None = None,
+        tenant_id: str | None = None,
     ) -> DeliveryStats:
         """Keep every free slot busy for `budget` seconds (None: no limit): claim as slots free
         up, never wait for a slow request before starting the others. Returns when nothing is
         due and none of the requests this run started is in flight, or when the budget is spent
         (its requests still running then finish in the background). Counts only its own
         requests. `clock`: the instant deliveries are due at (default the service clock; an
-        admin sweep passes its `as_of`)."""
+        admin sweep passes its `as_of`). `tenant_id`: that tenant's deliveries only (a sandbox
+        advance)."""
         state = app.state
         clock = clock or state.clock
         stats = DeliveryStats()
@@ -496,7 +506,7 @@ class Dispatcher:
         while True:
             reap()
             free = MAX_IN_FLIGHT - len(self.in_flight)
-            jobs = await claim(state.sessionmaker, clock, free) if free > 0 else []
+            jobs = await claim(state.sessionmaker, clock, free, tenant_id) if free > 0 else []
             stats.claimed += len(jobs)
             for job in jobs:
                 task = asyncio.create_task(

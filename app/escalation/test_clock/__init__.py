@@ -1,0 +1,1 @@
+"""Test clocks of sandbox tenants (as Stripe's): read the clock, advance it day by day."""
