@@ -1,8 +1,8 @@
 """tenants: sandbox tenants and their test clocks (sandbox, clock_now)
 
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-02 09:00:00
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-01 15:00:00
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
