@@ -21,8 +21,10 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            "%(levelname)s %(name)s %(message)s %(request_id)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            # ISO 8601 in UTC with microseconds (2026-12-01T09:00:00.123456+00:00).
+            timestamp="time",
         )
     )
     handler.addFilter(_RequestIdFilter())
@@ -33,3 +35,6 @@ def configure_logging(level: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # APScheduler says "Running job ..." and "... executed successfully" at INFO on every tick
+    # (every 10 s): only its warnings (missed runs, skipped instances) and errors are news.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
