@@ -31,10 +31,17 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    # RequestContextMiddleware logs each request once (relance.access: JSON, with its id, route
+    # and duration); uvicorn's access line was a second, unstructured copy. Without handlers
+    # uvicorn does not even format it. (`relance serve` also passes access_log=False; this holds
+    # in each --workers process too, which configures its logging after uvicorn's.)
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
     # APScheduler says "Running job ..." and "... executed successfully" at INFO on every tick
     # (every 10 s): only its warnings (missed runs, skipped instances) and errors are news.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)

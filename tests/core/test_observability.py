@@ -45,6 +45,9 @@ def test_log_lines_are_json_with_an_iso_8601_time(restore_logging, monkeypatch):
     logging.getLogger("relance.test").info("hello %s", "world")
     logging.getLogger("apscheduler.executors.default").info('Running job "tick"')
     logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
+    # uvicorn's access line would duplicate relance.access: it has nowhere to go.
+    assert not logging.getLogger("uvicorn.access").hasHandlers()
+    logging.getLogger("uvicorn.access").info('127.0.0.1 - "GET /healthz HTTP/1.1" 200')
 
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["message"] for line in lines] == ["hello world", "Run time of job was missed"]
