@@ -4,15 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck pytest test-db openapi migration bench reliability soak clean
+.PHONY: install lock run test lint typecheck pytest test-db openapi migration bench reliability soak clean
 
-$(STAMP): pyproject.toml
+# Exact versions with their hashes from the lock (requirements-dev.lock: the service, the
+# embedded PostgreSQL and the dev tools), then the project itself without resolving anything.
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+lock: install  ## re-resolve requirements.lock (image) and requirements-dev.lock after a pyproject change
+	@$(BIN)/python -c "import uv" 2>/dev/null || $(BIN)/python -m pip install --quiet uv
+	$(BIN)/python -m uv pip compile pyproject.toml --universal --python-version 3.11 \
+	  --generate-hashes --quiet -o requirements.lock
+	$(BIN)/python -m uv pip compile pyproject.toml --universal --python-version 3.11 \
+	  --generate-hashes --quiet --extra dev -o requirements-dev.lock
 
 run: install  ## serve on 127.0.0.1:8000 (embedded PostgreSQL unless RELANCE_DATABASE_URL is set)
 	$(BIN)/relance serve --host 127.0.0.1 --port 8000

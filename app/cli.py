@@ -4,19 +4,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 
 from app.core.database_server import DatabaseStartError, database_url
 from app.core.db import create_engine
 from app.core.logging import configure_logging
+from app.core.metrics import MULTIPROC_DIR_ENV
 from app.core.migrate import make_revision, migrate
 from app.core.settings import get_settings
 from app.ledger.invoices.csv_import import COLUMNS
 from app.legal.rates import RATE_KINDS
+
+
+@contextlib.contextmanager
+def _shared_metrics_dir() -> Iterator[None]:
+    """For several server processes: the directory where each writes its metrics, so that
+    /metrics answers them all (prometheus_client's multiprocess mode). A fresh one per run
+    (values of an earlier run must not add up), unless the operator chose one."""
+    if os.environ.get(MULTIPROC_DIR_ENV):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="relance-metrics-") as directory:
+        os.environ[MULTIPROC_DIR_ENV] = directory
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROC_DIR_ENV]
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -26,13 +45,22 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    options = {"host": args.host, "port": args.port, "log_config": None, "proxy_headers": True}
+    # No uvicorn access log: RequestContextMiddleware logs each request once, in JSON, with
+    # its id, route and duration (uvicorn's line was a second, unstructured copy).
+    options = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+    }
     with database_url(settings.database_url, settings.data_dir) as url:
         if args.workers > 1:
             # Processes of their own, each with its pool and scheduler: safe as replicas are.
             # They read their settings from the environment, the (embedded) database's URL too.
             os.environ["RELANCE_DATABASE_URL"] = url
-            uvicorn.run("app.main:app_factory", factory=True, workers=args.workers, **options)
+            with _shared_metrics_dir():
+                uvicorn.run("app.main:app_factory", factory=True, workers=args.workers, **options)
         else:
             settings = settings.model_copy(update={"database_url": url})
             # The lifespan migrates under the advisory lock.
@@ -243,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=1,
-        help="server processes (default 1); /metrics then shows the process that answers",
+        help="server processes (default 1); /metrics sums them all",
     )
     serve.set_defaults(func=_serve)
 

@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,8 +35,10 @@ from app.core.db import (
     make_sessionmaker,
     read_engine,
 )
+from app.core.docs import install_docs
 from app.core.errors import PROBLEM_JSON, install_error_handlers
 from app.core.logging import configure_logging
+from app.core.metrics import forget_process
 from app.core.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.core.migrate import head_revision, migrate
 from app.core.ops import router as ops_router
@@ -65,6 +68,7 @@ from app.tenants.idempotency import IdempotencyMiddleware
 from app.tenants.router import me_router
 from app.tenants.router import router as tenants_router
 from app.tenants.tasks import purge_expired_keys
+from app.webhook_payloads import install_webhooks, webhook_schemas
 
 log = logging.getLogger("relance")
 
@@ -236,6 +240,7 @@ def create_app(
                         async with asyncio.timeout(SHUTDOWN_DRAIN_SECONDS):
                             await dispatcher(app).drain()
                     await engine.dispose()
+                    forget_process(os.getpid())
 
     app = FastAPI(
         title="Relance",
@@ -247,7 +252,11 @@ def create_app(
         generate_unique_id_function=_operation_id,
         # First on every API route: an unknown query parameter is 422, never ignored.
         dependencies=[QUERY_PARAMS_GUARD],
+        docs_url=None,  # served with local assets by install_docs
+        redoc_url=None,
     )
+    install_docs(app)
+    install_webhooks(app)
     app.state.settings = settings
     app.state.claim_of = claim_json  # what the sweep puts in invoice.formal_notice_required
     app.state.clock = clock or Clock(settings.tz)
@@ -291,8 +300,9 @@ def create_app(
 def _document_problems_and_idempotency(app: FastAPI) -> None:
     """What the generated schema cannot know: every 422 is a problem+json (FastAPI documents its
     own `HTTPValidationError` where a route did not list 422), every route may answer 422 (an
-    unknown query parameter, app.core.query_params), and every POST takes an `Idempotency-Key`
-    header (handled by a middleware, invisible to the routes)."""
+    unknown query parameter, app.core.query_params), every POST takes an `Idempotency-Key`
+    header (handled by a middleware, invisible to the routes), and the webhooks' payloads as the
+    service sends them."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -307,7 +317,9 @@ def _document_problems_and_idempotency(app: FastAPI) -> None:
                 responses.setdefault("422", INVALID_REQUEST_RESPONSE)
                 if method == "post":
                     operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
-        components = schema.get("components", {}).get("schemas", {})
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in webhook_schemas().items():
+            components.setdefault(name, definition)  # the same resources in the same mode
         if "HTTPValidationError" not in json.dumps(schema["paths"]):
             components.pop("HTTPValidationError", None)
             components.pop("ValidationError", None)

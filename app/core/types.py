@@ -25,6 +25,9 @@ from stdnum.eu import vat as eu_vat
 from stdnum.fr import siren as fr_siren
 from stdnum.fr import siret as fr_siret
 
+# A schema's example (`json_schema_extra={"examples": [...]}`): a JSON object as the API shows it.
+JsonExample = dict[str, Any]
+
 CENT = Decimal("0.01")
 MAX_MONEY = Decimal("999999999999.99")
 

@@ -4,10 +4,10 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
 
 from app.core.clock import Clock
-from app.core.types import Day, InputModel, Note
+from app.core.types import Day, InputModel, JsonExample, Note
 from app.escalation.engine import ActionType
 from app.escalation.policy import Channel
 
@@ -101,7 +101,37 @@ class ProofIn(InputModel):
     )
 
 
+# A mise en demeure sent by registered letter, its AR signed three days later.
+_ACTION: JsonExample = {
+    "type": "formal_notice",
+    "channel": "registered_letter",
+    "performed_at": "2026-03-16T10:15:00+01:00",
+    "step": "formal_notice",
+    "note": "LRAR envoyée au siège",
+    "proof": {"tracking_number": "1A23456789012", "acknowledged_at": "2026-03-19"},
+}
+ACTION_EXAMPLE: JsonExample = {
+    "id": "act_01M8RXWX9JZTQ08RRAA1NE4BJF",
+    "invoice_id": "inv_01M8RXWX88H94KEF3D8W10RNV5",
+    **_ACTION,
+    "performed_at": "2026-03-16T09:15:00Z",
+    "outcome": None,
+    "proof": {
+        "tracking_number": "1A23456789012",
+        "acknowledged_at": "2026-03-19",
+        "presented_at": None,
+        "served_on": None,
+    },
+    "promised_date": None,
+    "override": False,
+    "created_at": "2026-03-16T09:20:31Z",
+    "updated_at": "2026-03-19T14:02:09Z",
+}
+
+
 class ActionCreate(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ACTION]})
+
     type: ActionType = Field(
         description="What was done. The uncontested commercial claims procedure (loi du "
         "23 avril 2026, CPCE L126-1 and following; business debtors only): "
@@ -176,6 +206,8 @@ class ProofOut(BaseModel):
 
 
 class ActionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ACTION_EXAMPLE]})
+
     id: str
     invoice_id: str
     type: ActionType

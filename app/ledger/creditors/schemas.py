@@ -12,6 +12,7 @@ from app.core.types import (
     ExternalId,
     Iban,
     InputModel,
+    JsonExample,
     MoneyOut,
     Name,
     NonNegativeMoney,
@@ -25,6 +26,36 @@ from app.core.types import (
     siret_outside_siren,
 )
 from app.legal import figures as legal
+
+_ADDRESS: JsonExample = {
+    "line1": "12 rue de la Paix",
+    "postal_code": "75002",
+    "city": "Paris",
+    "country": "FR",
+}
+_CREDITOR: JsonExample = {
+    "name": "Atelier Dupont SARL",
+    "siren": "732829320",
+    "vat_number": "FR44732829320",
+    "email": "compta@atelier-dupont.fr",
+    "phone": "+33142868200",
+    "address": _ADDRESS,
+    "iban": "FR1420041010050500013M02606",
+    "bic": "BNPAFRPPXXX",
+    "payment_terms_days": 30,
+    "fixed_indemnity": "40.00",
+    "external_id": "cus_8841",
+}
+CREDITOR_EXAMPLE: JsonExample = {
+    "id": "cred_01M8RXWX582EZ3P8WWJ5NCHY75",
+    **_CREDITOR,
+    "siret": "73282932000074",
+    "address": {**_ADDRESS, "line2": None},
+    "late_penalty_rate": None,
+    "dunning_policy_id": None,
+    "created_at": "2026-01-05T09:12:44Z",
+    "updated_at": "2026-01-05T09:12:44Z",
+}
 
 
 class CreditorFields(InputModel):
@@ -56,6 +87,8 @@ def _at_least_legal_indemnity(value: Decimal | None) -> Decimal | None:
 
 
 class CreditorCreate(CreditorFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CREDITOR]})
+
     name: Name
     payment_terms_days: int = Field(
         default=legal.DEFAULT_PAYMENT_TERMS_DAYS,
@@ -96,7 +129,9 @@ class AddressOut(BaseModel):
 
 
 class CreditorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [CREDITOR_EXAMPLE]}
+    )
 
     id: str
     name: str

@@ -11,6 +11,7 @@ from app.core.types import (
     Email,
     ExternalId,
     InputModel,
+    JsonExample,
     Name,
     PatchModel,
     Phone,
@@ -20,6 +21,33 @@ from app.core.types import (
 )
 from app.ledger.creditors.schemas import AddressOut
 from app.legal.interest import DebtorKind
+
+_ADDRESS: JsonExample = {
+    "line1": "3 avenue Foch",
+    "postal_code": "69006",
+    "city": "Lyon",
+    "country": "FR",
+}
+_DEBTOR: JsonExample = {
+    "creditor_id": "cred_01M8RXWX582EZ3P8WWJ5NCHY75",
+    "kind": "business",
+    "name": "Client Martin SAS",
+    "siren": "552100554",
+    "email": "factures@martin-sas.fr",
+    "address": _ADDRESS,
+    "external_id": "client-0042",
+}
+DEBTOR_EXAMPLE: JsonExample = {
+    "id": "debt_01M8RXWX62BF21R4FRX6K5QKXH",
+    **_DEBTOR,
+    "siret": None,
+    "phone": "+33478520000",
+    "address": {**_ADDRESS, "line2": None},
+    "language": "fr",
+    "insolvency": None,
+    "created_at": "2026-01-15T10:02:11Z",
+    "updated_at": "2026-01-15T10:02:11Z",
+}
 
 InsolvencyProcedure = Literal["sauvegarde", "redressement_judiciaire", "liquidation_judiciaire"]
 Language = Literal["fr", "en"]  # of the letters
@@ -75,6 +103,8 @@ class DebtorFields(InputModel):
 
 
 class DebtorCreate(DebtorFields):
+    model_config = ConfigDict(json_schema_extra={"examples": [_DEBTOR]})
+
     creditor_id: str = Field(max_length=40)
     kind: DebtorKind = Field(
         description="business (B2B rules: 40 EUR indemnity, ECB+10 penalties) or consumer"
@@ -98,7 +128,9 @@ class DebtorUpdate(DebtorFields, PatchModel):
 
 
 class DebtorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [DEBTOR_EXAMPLE]}
+    )
 
     id: str
     creditor_id: str

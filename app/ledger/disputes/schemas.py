@@ -5,11 +5,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.types import InputModel, Note
+from app.core.types import InputModel, JsonExample, Note
 
 DisputeReason = Literal["quality", "billing_error", "not_received", "amount", "other"]
 DisputeResolution = Literal["upheld", "rejected", "credit_note", "settled", "other"]
 DisputeStatus = Literal["open", "resolved"]
+
+DISPUTE_EXAMPLE: JsonExample = {
+    "id": "dsp_01M8RXWXACVP817JVNF2CSEQ4P",
+    "invoice_id": "inv_01M8RXWX88H94KEF3D8W10RNV5",
+    "reason": "quality",
+    "note": "Colis abîmé à la livraison",
+    "status": "open",
+    "opened_at": "2026-03-02T09:00:00Z",
+    "resolved_at": None,
+    "resolution": None,
+    "resolution_note": None,
+}
 
 
 class DisputeCreate(InputModel):
@@ -26,7 +38,9 @@ class DisputeResolve(InputModel):
 
 
 class DisputeOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [DISPUTE_EXAMPLE]}
+    )
 
     id: str
     invoice_id: str

@@ -4,13 +4,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.core.types import (
     Currency,
     Day,
     ExternalId,
     InputModel,
+    JsonExample,
     MoneyOut,
     PatchModel,
     PositiveMoney,
@@ -32,8 +33,46 @@ DunningStage = Literal[
 PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "insolvency"]
 InvoiceNumber = str
 
+_INVOICE: JsonExample = {
+    "creditor_id": "cred_01M8RXWX582EZ3P8WWJ5NCHY75",
+    "debtor_id": "debt_01M8RXWX62BF21R4FRX6K5QKXH",
+    "number": "F-2026-001",
+    "issue_date": "2026-01-15",
+    "amount": "1250.00",
+    "currency": "EUR",
+    "external_id": "inv_77812",
+}
+# An invoice 16 days late, partly paid, after its first reminder.
+INVOICE_EXAMPLE: JsonExample = {
+    "id": "inv_01M8RXWX88H94KEF3D8W10RNV5",
+    **_INVOICE,
+    "due_date": "2026-02-14",
+    "late_penalty_rate": None,
+    "paid_amount": "250.00",
+    "balance": "1000.00",
+    "status": "open",
+    "closed_reason": None,
+    "days_overdue": 16,
+    "disputed": False,
+    "dunning": {
+        "stage": "reminders",
+        "last_step": "reminder_1",
+        "next_step": "reminder_2",
+        "next_action_at": "2026-03-02T00:00:00+01:00",
+        "paused": False,
+        "paused_reason": None,
+        "formal_notice_deadline": None,
+    },
+    "limitation_ends_on": "2031-02-14",
+    "warnings": [],
+    "created_at": "2026-01-15T10:05:37Z",
+    "updated_at": "2026-02-20T16:41:02Z",
+}
+
 
 class InvoiceCreate(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_INVOICE]})
+
     creditor_id: str = Field(max_length=40)
     debtor_id: str = Field(max_length=40)
     number: str = Field(min_length=1, max_length=64, description="Unique per creditor")
@@ -84,6 +123,8 @@ class DunningOut(BaseModel):
 
 
 class InvoiceOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [INVOICE_EXAMPLE]})
+
     id: str
     creditor_id: str
     debtor_id: str

@@ -5,7 +5,7 @@ from typing import Any, Final, Literal, TypeGuard, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.types import InputModel
+from app.core.types import InputModel, JsonExample
 
 # The event catalogue of API.md: what an endpoint may subscribe to (besides "*").
 EventType = Literal[
@@ -35,8 +35,35 @@ def as_event_type(value: str) -> EventType:
     raise ValueError(f"unknown event type {value!r}")
 
 
+EVENT_EXAMPLE: JsonExample = {
+    "id": "evt_01M8RXWX952T3VW9F5A6NTY66C",
+    "type": "dunning.step_due",
+    "created_at": "2026-02-17T23:00:04Z",
+    "invoice_id": "inv_01M8RXWX88H94KEF3D8W10RNV5",
+    "occurrence": "step:reminder_1",
+    "occurred_on": "2026-02-18",
+    "data": {
+        "invoice": {
+            "id": "inv_01M8RXWX88H94KEF3D8W10RNV5",
+            "number": "F-2026-001",
+            "balance": "1250.00",
+            "...": "...",
+        },
+        "occurrence": "step:reminder_1",
+        "due_on": "2026-02-18",
+        "step": {
+            "code": "reminder_1",
+            "kind": "reminder",
+            "channel": "email",
+            "offset_days": 3,
+            "letter_url": "/v1/invoices/inv_01M8RXWX88H94KEF3D8W10RNV5/letters/reminder_1",
+        },
+    },
+}
+
+
 class EventOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [EVENT_EXAMPLE]})
 
     id: str = Field(description="Also the `webhook-id` of its deliveries: deduplicate on it.")
     type: EventType

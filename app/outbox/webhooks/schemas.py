@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.core.types import InputModel, PatchModel
+from app.core.types import InputModel, JsonExample, PatchModel
 from app.outbox.events.schemas import EVENT_TYPES
 from app.outbox.webhooks.url_safety import MAX_URL_LENGTH, UnsafeUrl, check_url_syntax
 
@@ -54,7 +54,26 @@ EventTypes = Annotated[
 Description = Annotated[str, Field(max_length=500)]
 
 
+_ENDPOINT: JsonExample = {
+    "url": "https://saas.example/webhooks/relance",
+    "event_types": ["*"],
+    "description": "Facturo production",
+    "enabled": True,
+}
+ENDPOINT_EXAMPLE: JsonExample = {
+    "id": "we_01M8RXWX7TN3EH612MCVAZR60R",
+    **_ENDPOINT,
+    "disabled_reason": None,
+    "failing_since": None,
+    "previous_secret_expires_at": None,
+    "created_at": "2026-01-05T09:30:00Z",
+    "updated_at": "2026-01-05T09:30:00Z",
+}
+
+
 class WebhookEndpointCreate(InputModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ENDPOINT]})
+
     url: WebhookUrl
     event_types: EventTypes = Field(default_factory=lambda: [ALL_EVENTS])
     description: Description | None = None
@@ -75,7 +94,9 @@ class WebhookEndpointUpdate(PatchModel):
 
 
 class WebhookEndpointOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [ENDPOINT_EXAMPLE]}
+    )
 
     id: str
     url: str
@@ -98,6 +119,12 @@ class WebhookEndpointOut(BaseModel):
 
 
 class WebhookEndpointCreated(WebhookEndpointOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{**ENDPOINT_EXAMPLE, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]
+        }
+    )
+
     secret: str = Field(
         description="`whsec_...`: shown only now and by rotate-secret; keep it.",
         examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
