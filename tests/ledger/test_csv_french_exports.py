@@ -309,3 +309,16 @@ async def test_an_unreadable_file_imports_nothing(app, tenant, clock, tmp_path):
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(CsvFormatError):
         await import_invoices(path, app.state.sessionmaker, tenant.id, clock, progress=False)
+
+
+async def test_a_broken_quote_stops_the_import_with_its_line(client, tenant, app, clock, tmp_path):
+    await create_creditor(client, tenant)
+    path = tmp_path / "broken.csv"
+    path.write_text(
+        "Créancier;N° facture;Date;Montant;Code client;Raison sociale\n"
+        f"{VALID_SIREN};Q-1;01/10/2026;10,00;Q;Q SA\n"
+        f'{VALID_SIREN};"Q-2;01/10/2026;10,00;Q;Q SA\n' + "x" * 200_000 + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CsvFormatError, match="line 3: field larger than field limit"):
+        await import_invoices(path, app.state.sessionmaker, tenant.id, clock, progress=False)

@@ -298,10 +298,16 @@ def read_rows(text: str, delimiter: str) -> tuple[list[str], Iterator[tuple[int,
         raise CsvFormatError("the file is empty: a header row is expected")
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            # Cells past the header (a trailing separator) have no column: dropped.
-            yield reader.line_num, dict(zip(headers, cells, strict=False))
+        ended = reader.line_num  # the line the last row read ended on
+        try:
+            for cells in reader:
+                line, ended = reader.line_num, reader.line_num
+                if any(cell.strip() for cell in cells):
+                    # Cells past the header (a trailing separator) have no column: dropped.
+                    yield line, dict(zip(headers, cells, strict=False))
+        except csv.Error as exc:  # e.g. an unclosed quote swallowing the rest of the file
+            raise CsvFormatError(
+                f"line {ended + 1}: {exc}; the rows before it were imported"
+            ) from None
 
     return headers, rows()
