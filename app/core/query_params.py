@@ -7,8 +7,8 @@ declared query parameters are collected once, on its first request, into a froze
 without a query string costs one truthiness check; one with a query string a set difference over
 its keys (Starlette parses them once per request; FastAPI reads the same parse afterwards).
 
-FastAPI's own documentation routes (`/docs`, `/redoc`, `/openapi.json`) are plain routes, not
-API routes: they take whatever browsers and tools add there."""
+The documentation routes (`/docs`, `/redoc`, `/openapi.json`: plain routes, or routes left out of
+the schema) take whatever browsers and tools add there."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ def _declared_by(route: object) -> frozenset[str] | None:
     known = _DECLARED.get(id(route))
     if known is None:
         dependant = getattr(route, "dependant", None)
-        if not isinstance(dependant, Dependant):
+        # Not an API route, or one outside the API's contract (the doc pages, which take
+        # whatever browsers and tools add there).
+        if not isinstance(dependant, Dependant) or not getattr(route, "include_in_schema", True):
             return None
         known = (route, declared_query_params(dependant))
         _DECLARED[id(route)] = known

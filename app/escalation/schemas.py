@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.ledger.invoices.schemas import DunningStage, PauseReason
+from app.outbox.events.schemas import EventType
 
 
 class TimelineItem(BaseModel):
@@ -41,16 +42,52 @@ class Timeline(BaseModel):
 
 
 class SweepRequest(BaseModel):
-    model_config = {"extra": "forbid"}
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {
+            "examples": [
+                {"as_of": "2026-03-02T06:00:00+01:00"},
+                {"as_of": "2026-03-09T06:00:00+01:00", "dry_run": True},
+            ]
+        },
+    }
 
     as_of: dt.datetime = Field(description="The instant to sweep as of (RFC 3339 with offset)")
+    force: bool = Field(
+        default=False,
+        description="Sweep as of a future instant (more than a minute ahead of the server's "
+        "clock) for real: the reminders due by then are emitted and delivered now. Without it, "
+        "a future `as_of` is refused (422) unless `dry_run`.",
+    )
+    dry_run: bool = Field(
+        default=False,
+        description="Write and deliver nothing: answer the events the sweep would emit "
+        "(`would_emit`). Allowed for any `as_of`, a future one too.",
+    )
+
+
+class PlannedEventOut(BaseModel):
+    tenant_id: str
+    invoice_id: str
+    type: EventType
+    occurrence: str = Field(description="What the event is about, unique per invoice")
+    due_on: dt.date = Field(description="The day it fell due")
 
 
 class SweepResult(BaseModel):
     as_of: dt.datetime
-    invoices_swept: int
-    events_created: int
-    events_by_type: dict[str, int]
+    dry_run: bool = Field(description="True: nothing was written or delivered")
+    invoices_swept: int = Field(description="Invoices due at `as_of` (looked at, for a dry run)")
+    events_created: int = Field(description="Events written (0 for a dry run)")
+    events_by_type: dict[str, int] = Field(
+        description="Events written by type; for a dry run, the events it would write"
+    )
     deliveries: dict[str, int] = Field(
-        description="Webhook deliveries attempted during this sweep, by outcome"
+        description="Webhook deliveries attempted during this sweep, by outcome (none for a dry "
+        "run)"
+    )
+    would_emit: list[PlannedEventOut] | None = Field(
+        default=None,
+        description="Dry run: the events the sweep would emit, in the order it meets them (at "
+        "most 1000; `events_by_type` counts them all); null otherwise",
     )

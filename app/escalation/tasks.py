@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import Clock
@@ -197,6 +197,76 @@ async def sweep(
     if stats.invoices:
         log.info("sweep: %d invoices, %d events", stats.invoices, stats.events)
     return stats
+
+
+# A sweep as of a later instant sends, now, the reminders due by then: refused unless forced.
+# A minute of leeway for the clocks of the caller and the server.
+FUTURE_LEEWAY = dt.timedelta(minutes=1)
+
+
+def is_future(as_of: dt.datetime, now: dt.datetime) -> bool:
+    return as_of > now + FUTURE_LEEWAY
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    """An event a sweep would emit (dry run)."""
+
+    tenant_id: str
+    invoice_id: str
+    type: EventType
+    occurrence: str
+    due_on: dt.date
+
+
+@dataclass
+class SweepPreview:
+    invoices: int = 0
+    events: list[PlannedEvent] = field(default_factory=list)
+
+    @property
+    def by_type(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for event in self.events:
+            counts[event.type] = counts.get(event.type, 0) + 1
+        return counts
+
+
+async def preview_sweep(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, *, batch_size: int = BATCH_SIZE
+) -> SweepPreview:
+    """What `sweep` would emit at `clock.now()`, writing nothing: the engine over the due
+    invoices, in a READ ONLY transaction that is rolled back (no lock taken, no event, no
+    delivery). Each invoice is evaluated once, as the sweep does (it then waits for a later day)."""
+    preview = SweepPreview()
+    now, today = clock.now(), clock.today()
+    async with sessionmaker() as session:
+        await session.execute(text("SET TRANSACTION READ ONLY"))
+        after: tuple[dt.datetime, str] | None = None
+        while invoices := await _due_page(session, now, after, batch_size):
+            inputs = await load_engine_inputs(session, invoices, clock)
+            for invoice in invoices:
+                preview.events.extend(
+                    PlannedEvent(invoice.tenant_id, invoice.id, o.event_type, o.key, o.on)
+                    for o in inputs[invoice.id].evaluate(today).due
+                )
+            preview.invoices += len(invoices)
+            last = invoices[-1]
+            after = (last.next_action_at or now, last.id)
+        await session.rollback()
+    return preview
+
+
+async def _due_page(
+    session: AsyncSession, now: dt.datetime, after: tuple[dt.datetime, str] | None, limit: int
+) -> list[Invoice]:
+    """The invoices `_claim` would take (the live tenants'), page by page in (next_action_at,
+    id) order, unlocked."""
+    stmt = due_invoices(now, None)
+    if after is not None:
+        stmt = stmt.where(tuple_(Invoice.next_action_at, Invoice.id) > after)
+    stmt = stmt.order_by(Invoice.next_action_at, Invoice.id).limit(limit)
+    return list((await session.execute(stmt)).scalars())
 
 
 # An admin sweep delivers for at most this long: a dead endpoint (15 s per attempt) must not

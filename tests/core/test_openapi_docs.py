@@ -126,7 +126,7 @@ async def test_webhook_payload_models_match_the_events_written(
     while day <= dt.date(2026, 8, 10):
         as_of = dt.datetime.combine(day, dt.time(6), tzinfo=dt.UTC).isoformat()
         response = await client.post(
-            "/v1/admin/sweep", json={"as_of": as_of}, headers=admin_headers
+            "/v1/admin/sweep", json={"as_of": as_of, "force": True}, headers=admin_headers
         )
         assert response.status_code == 200, response.text
         day += dt.timedelta(days=1)

@@ -33,8 +33,9 @@ async def test_import_1000_rows_with_bad_ones(client, tenant, app, clock, tmp_pa
     summary = await import_invoices(path, app.state.sessionmaker, tenant.id, clock, progress=False)
     assert (summary.rows, summary.created, summary.rejected) == (1000, 997, 3)
     assert summary.rejected_file is not None
-    with summary.rejected_file.open(encoding="utf-8") as handle:
-        rejected = list(csv.DictReader(handle))
+    # UTF-8 with BOM and the input's separator: Excel opens it as it opened the export.
+    with summary.rejected_file.open(encoding="utf-8-sig") as handle:
+        rejected = list(csv.DictReader(handle, delimiter=";"))
     assert [r["line"] for r in rejected] == ["6", "7", "8"]
     assert "issue_date" in rejected[0]["error"]
     assert "debtor" in rejected[1]["error"]

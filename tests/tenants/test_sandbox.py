@@ -129,7 +129,7 @@ async def test_advance_emits_what_the_scheduler_would_each_on_its_own_day(
     day = dt.date(2026, 6, 1)
     while day <= dt.date(2026, 8, 20):
         response = await client.post(
-            "/v1/admin/sweep", json={"as_of": _at(day.isoformat(), 6)}, headers=ADMIN
+            "/v1/admin/sweep", json={"as_of": _at(day.isoformat(), 6), "force": True}, headers=ADMIN
         )
         assert response.status_code == 200, response.text
         day += dt.timedelta(days=1)
@@ -211,7 +211,7 @@ async def test_the_scheduler_never_sweeps_or_moves_a_sandbox(client, app, clock,
     clock.set(dt.datetime(2026, 5, 1, 9, tzinfo=dt.UTC))  # real time moves two months
     await sweep_tick(app)
     swept = await client.post(
-        "/v1/admin/sweep", json={"as_of": "2026-05-02T06:00:00+02:00"}, headers=ADMIN
+        "/v1/admin/sweep", json={"as_of": "2026-05-02T06:00:00+02:00", "force": True}, headers=ADMIN
     )
     assert swept.status_code == 200
 

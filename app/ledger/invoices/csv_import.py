@@ -1,13 +1,16 @@
 """`relance import invoices FILE.csv`: the batch upsert fed from a CSV export, 1000 rows at a time.
 
-Accepts what French accounting exports look like: `,` or `;` separators, a UTF-8 BOM, decimal
-commas ("1250,50") and dd/mm/yyyy dates. Rejected rows go, with their line and reason, to
-`<FILE>.rejected.csv` next to the input."""
+Reads real French exports (app.ledger.invoices.csv_format): any encoding, `;`/`,`/tab, French
+headers, "1 234,56 €", "15/10/26". Rows name their creditor and debtor as the export does (SIREN,
+client code) or by Relance id (app.ledger.invoices.csv_parties); a debtor not known yet is created
+when the row gives its name. Rejected rows go, with their line and reasons, to
+`<FILE>.rejected.csv` next to the input (UTF-8 with BOM and the input's separator, so that Excel
+opens it as it opened the export)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,22 +21,32 @@ from tqdm import tqdm
 
 from app.core.clock import Clock
 from app.core.db import unit_of_work
+from app.ledger.invoices.csv_format import (
+    FIELDS,
+    INVOICE_FIELDS,
+    CsvFormatError,
+    Row,
+    decode,
+    map_columns,
+    parse_mapping,
+    parse_row,
+    read_rows,
+    sniff_delimiter,
+)
+from app.ledger.invoices.csv_parties import PartyOptions, resolve_parties
 from app.ledger.invoices.service import upsert_batch
 
+__all__ = ["COLUMNS", "CsvFormatError", "ImportOptions", "ImportSummary", "import_invoices"]
+
 CHUNK = 1000
-COLUMNS = (
-    "creditor_id",
-    "debtor_id",
-    "number",
-    "issue_date",
-    "due_date",
-    "amount",
-    "currency",
-    "late_penalty_rate",
-    "external_id",
-)
-_FRENCH_DATE = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
-_DECIMAL_COMMA = re.compile(r"^-?[\d\s\u00a0\u202f]+,\d+$")
+COLUMNS = FIELDS
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    mapping: str | None = None  # --map "N° pièce=number,Client=debtor"
+    creditor: str | None = None  # --creditor: for every row without a creditor of its own
+    progress: bool = True
 
 
 @dataclass
@@ -43,24 +56,12 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    debtors_created: int = 0
     rejected_file: Path | None = None
     unknown_columns: list[str] = field(default_factory=list)
-
-
-def _clean(row: dict[str, str | None]) -> dict[str, Any]:
-    item: dict[str, Any] = {}
-    for name, raw in row.items():
-        if name is None or raw is None:
-            continue
-        value = raw.strip()
-        if value == "":
-            continue  # an empty cell means "not given": defaults apply
-        if name in ("issue_date", "due_date") and (m := _FRENCH_DATE.match(value)):
-            value = f"{m[3]}-{m[2]}-{m[1]}"
-        if name in ("amount", "late_penalty_rate") and _DECIMAL_COMMA.match(value):
-            value = re.sub(r"[\s\u00a0\u202f]", "", value).replace(",", ".")
-        item[name] = value
-    return item
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    columns: dict[str, str] = field(default_factory=dict)  # field -> the file's header
 
 
 def _reason(problem: dict[str, Any]) -> str:
@@ -69,10 +70,12 @@ def _reason(problem: dict[str, Any]) -> str:
     return str(problem.get("detail") or "rejected")
 
 
-def _chunks(reader: csv.DictReader[str]) -> Iterator[list[tuple[int, dict[str, str | None]]]]:
-    chunk: list[tuple[int, dict[str, str | None]]] = []
-    for row in reader:
-        chunk.append((reader.line_num, row))
+def _chunks(
+    rows: Iterator[tuple[int, dict[str, str]]],
+) -> Iterator[list[tuple[int, dict[str, str]]]]:
+    chunk: list[tuple[int, dict[str, str]]] = []
+    for row in rows:
+        chunk.append(row)
         if len(chunk) == CHUNK:
             yield chunk
             chunk = []
@@ -80,47 +83,82 @@ def _chunks(reader: csv.DictReader[str]) -> Iterator[list[tuple[int, dict[str, s
         yield chunk
 
 
+def _item(row: Row) -> dict[str, Any]:
+    """What the batch upsert takes from a row whose parties are resolved."""
+    item: dict[str, Any] = {f: row.values[f] for f in INVOICE_FIELDS if f in row.values}
+    return {"creditor_id": row.values["creditor_id"], "debtor_id": row.values["debtor_id"], **item}
+
+
+async def _import_chunk(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tenant_id: str,
+    rows: list[Row],
+    parties: PartyOptions,
+    clock: Clock,
+    summary: ImportSummary,
+) -> None:
+    """One transaction: the chunk's new debtors and its invoices; reasons on the rows refused."""
+    async with unit_of_work(sessionmaker) as session:
+        summary.debtors_created += await resolve_parties(session, tenant_id, rows, parties)
+        ready = [row for row in rows if not row.errors]
+        result = await upsert_batch(session, tenant_id, [_item(row) for row in ready], clock)
+    summary.created += result.created
+    summary.updated += result.updated
+    summary.unchanged += result.unchanged
+    for error in result.errors:
+        ready[error.index].errors.append(_reason(error.problem))
+
+
 async def import_invoices(
     path: Path,
     sessionmaker: async_sessionmaker[AsyncSession],
     tenant_id: str,
     clock: Clock,
+    options: ImportOptions | None = None,
     *,
-    progress: bool = True,
+    progress: bool | None = None,
 ) -> ImportSummary:
-    summary = ImportSummary()
-    rejected_path = path.with_name(path.stem + ".rejected.csv")
-    total = max(sum(1 for _ in path.open(encoding="utf-8-sig")) - 1, 0)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = handle.readline()
-        handle.seek(0)
-        # The header names the columns, so its most frequent separator is the file's.
-        delimiter = max(",;\t", key=header.count)
-        reader = csv.DictReader(handle, delimiter=delimiter)
-        fieldnames = list(reader.fieldnames or [])
-        summary.unknown_columns = [c for c in fieldnames if c not in COLUMNS]
-        rejected_rows: list[dict[str, Any]] = []
-        bar = tqdm(total=total, unit="row", desc="import", disable=not progress)
-        for chunk in _chunks(reader):
-            items = [_clean(row) for _, row in chunk]
-            async with unit_of_work(sessionmaker) as session:
-                result = await upsert_batch(session, tenant_id, items, clock)
-            summary.rows += len(chunk)
-            summary.created += result.created
-            summary.updated += result.updated
-            summary.unchanged += result.unchanged
-            for error in result.errors:
-                line, row = chunk[error.index]
-                rejected_rows.append({**row, "line": line, "error": _reason(error.problem)})
-            bar.update(len(chunk))
-        bar.close()
-    summary.rejected = len(rejected_rows)
-    if rejected_rows:
-        with rejected_path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(
-                out, fieldnames=["line", *fieldnames, "error"], extrasaction="ignore"
-            )
-            writer.writeheader()
-            writer.writerows(rejected_rows)
-        summary.rejected_file = rejected_path
+    """Import the file; CsvFormatError (nothing imported) when its encoding or header cannot be
+    read, OSError when it cannot be opened."""
+    options = options or ImportOptions()
+    decoded = decode(await asyncio.to_thread(path.read_bytes))
+    delimiter = sniff_delimiter(decoded.text)
+    headers, data_rows = read_rows(decoded.text, delimiter)
+    columns = map_columns(
+        headers, parse_mapping(options.mapping), creditor_given=options.creditor is not None
+    )
+    summary = ImportSummary(
+        unknown_columns=columns.ignored,
+        encoding=decoded.encoding,
+        delimiter=delimiter,
+        columns=columns.fields,
+    )
+    parties = PartyOptions(
+        default_creditor=options.creditor, siren_column="debtor_siren" in columns.fields
+    )
+    rejected: list[Row] = []
+    show = options.progress if progress is None else progress
+    total = max(decoded.text.count("\n") - 1, 0)
+    with tqdm(total=total, unit="row", desc="import", disable=not show) as bar:
+        for chunk in _chunks(data_rows):
+            rows = [parse_row(line, raw, columns) for line, raw in chunk]
+            await _import_chunk(sessionmaker, tenant_id, rows, parties, clock, summary)
+            summary.rows += len(rows)
+            rejected.extend(row for row in rows if row.errors)
+            bar.update(len(rows))
+    summary.rejected = len(rejected)
+    if rejected:
+        summary.rejected_file = _write_rejected(path, headers, delimiter, rejected)
     return summary
+
+
+def _write_rejected(path: Path, headers: list[str], delimiter: str, rows: list[Row]) -> Path:
+    out_path = path.with_name(path.stem + ".rejected.csv")
+    with out_path.open("w", newline="", encoding="utf-8-sig") as out:
+        writer = csv.DictWriter(
+            out, fieldnames=["line", *headers, "error"], delimiter=delimiter, extrasaction="ignore"
+        )
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row.raw, "line": row.line, "error": "; ".join(row.errors)})
+    return out_path
