@@ -255,22 +255,18 @@ def create_app(
         docs_url=None,  # served with local assets by install_docs
         redoc_url=None,
     )
-    install_docs(app)
     install_webhooks(app)
     app.state.settings = settings
     app.state.claim_of = claim_json  # what the sweep puts in invoice.formal_notice_required
     app.state.clock = clock or Clock(settings.tz)
     app.state.clock.tz = settings.tz
     install_error_handlers(app)
-    app.include_router(ops_router)
-    app.include_router(tenants_router)
-    app.include_router(sweep_admin_router)
-    app.include_router(me_router)
+    # Routes are matched in order, one by one: the hot ones (an invoice, its payments) first.
     for router in (
-        creditors_router,
-        debtors_router,
         invoices_router,
         payments_router,
+        creditors_router,
+        debtors_router,
         disputes_router,
         payment_plans_router,
         actions_router,
@@ -284,8 +280,13 @@ def create_app(
         events_router,
         reports_router,
         test_clock_router,
+        me_router,
+        tenants_router,
+        sweep_admin_router,
+        ops_router,
     ):
         app.include_router(router)
+    install_docs(app)
 
     _document_problems_and_idempotency(app)
 
