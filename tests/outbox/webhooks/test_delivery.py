@@ -696,6 +696,38 @@ async def test_a_success_clears_a_failure_recorded_after_its_claim(
         assert (delivery.status, delivery.attempts, delivery.locked_until) == ("succeeded", 1, None)
 
 
+async def test_a_success_is_recorded_in_one_statement_without_a_transaction(
+    client, tenant, app, clock, receiver, http, monkeypatch
+):
+    """The common case costs one round trip: no BEGIN and COMMIT around its statement."""
+    import asyncpg.transaction  # type: ignore[import-untyped]
+
+    await _endpoint(client, tenant, receiver, "/ok")
+    await _emit(app, tenant.id, "t1", clock)
+    [job] = await tasks.claim(app.state.sessionmaker, clock, 10)
+    started = []
+    real_start = asyncpg.transaction.Transaction.start
+
+    async def counting_start(self):
+        started.append(self)
+        return await real_start(self)
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counting_start)
+    outcome = await tasks.deliver_one(
+        job,
+        sessionmaker=app.state.sessionmaker,
+        http=http,
+        clock=clock,
+        settings=app.state.settings,
+    )
+    monkeypatch.undo()
+    assert outcome == ("succeeded", False)
+    assert started == []
+    async with app.state.sessionmaker() as session:
+        delivery = (await session.execute(select(WebhookDelivery))).scalar_one()
+        assert (delivery.status, delivery.attempts, delivery.locked_until) == ("succeeded", 1, None)
+
+
 async def test_a_delivery_in_flight_keeps_its_lease_and_loses_it_when_its_worker_stops(
     client, tenant, app, clock, receiver, monkeypatch
 ):
