@@ -51,8 +51,10 @@ class DatabaseChoice:
 
 
 def mask_password(url: str) -> str:
+    """The URL with its password as `***` (an empty one is no secret: shown as it is)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        return parsed.render_as_string(hide_password=bool(parsed.password))
     except ArgumentError:
         return "(an unparsable RELANCE_DATABASE_URL)"
 

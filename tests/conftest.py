@@ -32,7 +32,7 @@ def settings(database_url: str) -> Settings:
         admin_token=ADMIN_TOKEN,
         scheduler_enabled=False,
         webhook_allow_private_urls=False,
-        db_pool_size=5,
+        db_pool_size=10,  # the most a test opens at once (6 concurrent batches, each with its auth)
     )
 
 

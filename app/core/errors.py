@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.logging import request_id_var
@@ -248,8 +249,11 @@ def unexpected_error_response(exc: BaseException, method: str, path: str) -> JSO
 
 
 def _is_database_unavailable(exc: BaseException) -> bool:
+    # PoolTimeout: every connection of the pool stayed busy for pool_timeout (an overload):
+    # retryable like an outage, nothing was done.
     if isinstance(
-        exc, OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError
+        exc,
+        OperationalError | InterfaceError | ConnectionError | OSError | TimeoutError | PoolTimeout,
     ):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:

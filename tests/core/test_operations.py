@@ -77,3 +77,22 @@ def test_openapi_has_clean_operation_ids_and_problem_schema():
     assert len(ids) == len(set(ids))
     assert all(i.replace("_", "").isalnum() and i.islower() for i in ids)
     assert "Problem" in doc["components"]["schemas"]
+
+
+async def test_an_exhausted_pool_answers_503_not_500(client, app, tenant, monkeypatch):
+    """Past the pool (no overflow), a request waits pool_timeout for a connection; if none frees
+    up, it is an overload: 503 problem+json, retryable, nothing done."""
+    pool = app.state.engine.sync_engine.pool
+    monkeypatch.setattr(pool, "_timeout", 0.2)
+    held = [await app.state.engine.connect() for _ in range(app.state.settings.db_pool_size)]
+    try:
+        response = await client.post(
+            "/v1/creditors", json={"name": "Overloaded SARL"}, headers=tenant.headers
+        )
+    finally:
+        for conn in held:
+            await conn.close()
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    listed = await client.get("/v1/creditors", headers=tenant.headers)
+    assert listed.json()["data"] == []
