@@ -62,12 +62,15 @@ MONEY_PATTERN = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"
 RATE_PATTERN = r"^[0-9]{1,3}(\.[0-9]{1,3})?$"
 
 
+_COMPILED = {MONEY_PATTERN: re.compile(MONEY_PATTERN), RATE_PATTERN: re.compile(RATE_PATTERN)}
+
+
 def _decimal(value: Any, pattern: str, example: str) -> Decimal:
     """A JSON number or a string matching `pattern`, as a Decimal (ValueError otherwise)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValueError(f"must be a decimal string such as '{example}' or a number")
     if isinstance(value, str):
-        if re.fullmatch(pattern, value) is None:
+        if _COMPILED[pattern].fullmatch(value) is None:
             raise ValueError(
                 f"must be a decimal string such as '{example}' (ASCII digits, at most one "
                 "dot, no spaces; see the field's pattern)"

@@ -531,9 +531,13 @@ def _numbers_by_creditor(parsed: dict[int, InvoiceCreate]) -> dict[str, list[str
     return grouped
 
 
+# The columns a new invoice's INSERT sets (the database fills the others), listed once.
+_INSERTED = tuple(
+    column.key
+    for column in Invoice.__table__.columns
+    if column.key not in ("created_at", "updated_at", "closed_reason", "closed_on")
+)
+
+
 def _row(invoice: Invoice) -> dict[str, Any]:
-    return {
-        column.key: getattr(invoice, column.key)
-        for column in Invoice.__table__.columns
-        if column.key not in ("created_at", "updated_at", "closed_reason", "closed_on")
-    }
+    return {key: getattr(invoice, key) for key in _INSERTED}
