@@ -58,6 +58,7 @@ from app.ledger.debtors.router import router as debtors_router
 from app.ledger.disputes.router import router as disputes_router
 from app.ledger.documents.router import router as documents_router
 from app.ledger.invoices.router import router as invoices_router
+from app.ledger.lifecycle.router import router as lifecycle_router
 from app.ledger.payments.router import router as payments_router
 from app.outbox.events.router import router as events_router
 from app.outbox.events.tasks import purge_history
@@ -268,6 +269,7 @@ def create_app(
         creditors_router,
         debtors_router,
         disputes_router,
+        lifecycle_router,
         payment_plans_router,
         actions_router,
         escalation_router,

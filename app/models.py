@@ -9,6 +9,7 @@ from app.ledger.debtors.models import Debtor
 from app.ledger.disputes.models import Dispute
 from app.ledger.documents.models import Document
 from app.ledger.invoices.models import Invoice
+from app.ledger.lifecycle.models import LifecycleStatus
 from app.ledger.payments.models import Payment
 from app.legal.models import PublishedRate
 from app.outbox.events.models import Event
@@ -29,6 +30,7 @@ __all__ = [
     "IdempotencyKey",
     "Installment",
     "Invoice",
+    "LifecycleStatus",
     "Payment",
     "PaymentPlan",
     "PublishedRate",

@@ -25,6 +25,7 @@ from app.core.types import MoneyOut
 from app.escalation.policy import Channel, StepKind
 from app.ledger.disputes.schemas import DisputeOut
 from app.ledger.invoices.schemas import InvoiceOut
+from app.ledger.lifecycle.schemas import LifecycleStatusOut
 from app.outbox.events.schemas import EVENT_TYPES, EventType
 
 REF_PREFIX = "#/components/schemas/"
@@ -96,6 +97,13 @@ class DisputeData(BaseModel):
     dispute: DisputeOut
 
 
+class LifecycleStatusData(BaseModel):
+    invoice: InvoiceOut = Field(description=_INVOICE)
+    lifecycle_status: LifecycleStatusOut = Field(
+        description="The status received and its effect (`effect`, `dispute_id`, `payment_id`)"
+    )
+
+
 # What each event type's `data` holds, and when the event is written (API.md, "Event catalogue").
 CATALOGUE: Final[Mapping[EventType, tuple[type[BaseModel], str]]] = {
     "invoice.pre_reminder_due": (
@@ -127,6 +135,12 @@ CATALOGUE: Final[Mapping[EventType, tuple[type[BaseModel], str]]] = {
     "invoice.prescription_approaching": (
         PrescriptionApproachingData,
         "90 days before the limitation period ends.",
+    ),
+    "invoice.lifecycle_status_received": (
+        LifecycleStatusData,
+        "An e-invoice lifecycle status (AFNOR / CDAR code) was recorded; `data.lifecycle_status."
+        "effect` says what it did (a 207 also emits `invoice.dispute_opened`, a 212 that pays "
+        "the balance `invoice.paid`).",
     ),
 }
 

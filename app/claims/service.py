@@ -35,6 +35,7 @@ from app.ledger.payments.models import Payment as PaymentRow
 from app.legal import figures as legal
 from app.legal import repository
 from app.legal.deadlines import notice_start
+from app.legal.einvoicing import claimable
 from app.legal.insolvency import amounts_as_of, declaration_dates
 from app.legal.interest import Claim, Payment, combine_claims, compute_claim
 from app.legal.rates import RATE_KINDS, RateBook, half_year_of
@@ -98,7 +99,8 @@ def _opening_judgment(invoice: Invoice, debtor: Debtor) -> dt.date | None:
 
 def _compute(invoice: Invoice, inputs: _ClaimInputs, as_of: dt.date, rates: RateBook) -> Claim:
     claim = compute_claim(
-        amount=invoice.amount,
+        # A partial approval (e-invoice status 206) limits the claim and its interest.
+        amount=claimable(invoice.amount, invoice.approved_amount),
         due_date=invoice.due_date,
         payments=inputs.payments,
         as_of=as_of,

@@ -37,6 +37,7 @@ from app.ledger.invoices.schemas import InvoiceStatus, PauseReason
 from app.legal import deadlines
 from app.legal import figures as legal
 from app.legal.calendar import BusinessCalendar
+from app.legal.einvoicing import Outcome
 from app.legal.interest import DebtorKind
 from app.outbox.events.schemas import EventType
 
@@ -142,6 +143,13 @@ class InvoiceState:
     insolvent: bool = False
     installments: tuple[Installment, ...] = ()  # active payment plan, in order; empty if none
     paid_since_plan: Decimal = Decimal(0)  # amount paid since the plan was created
+    # From the e-invoice lifecycle statuses (app.legal.einvoicing), inputs like actions:
+    # refused (210), undelivered (213, 221) or factored (225): never chased by the creditor.
+    lifecycle_outcome: Outcome | None = None
+    suspended: bool = False  # 208 until 209
+    payment_announced_until: dt.date | None = None  # 211: paused through this day
+    approved: bool = False  # 204, 205, 206 (evidence only: the engine does not read it)
+    received_on: dt.date | None = None  # 202, 203 (evidence only)
     # occurrence key -> local day it was emitted (already stored)
     emitted: Mapping[str, dt.date] = field(default_factory=dict, hash=False)
 
@@ -323,6 +331,11 @@ def _pause(
         return "insolvency", None
     if state.disputed:
         return "dispute", None
+    if state.suspended:  # until the seller completes the invoice (209)
+        return "suspended", None
+    announced = state.payment_announced_until
+    if announced is not None and today <= announced:
+        return "payment_announced", announced + ONE_DAY
     promise = _latest(
         a for a in actions if a.type == "promise_to_pay" and a.promised_date is not None
     )
@@ -381,11 +394,12 @@ def evaluate(
     notice = _latest(a for a in actions if a.type == "formal_notice")
     deadline = formal_notice_deadline(notice, policy, calendar) if notice is not None else None
 
-    if _is_closed(state):
+    if _is_closed(state) or state.lifecycle_outcome is not None:
+        # Nothing to chase: no step, no fact (an undelivered invoice bears no penalties).
         return Evaluation(
             due=(),
             planned=(),
-            stage="closed",
+            stage="closed" if _is_closed(state) else state.lifecycle_outcome or "closed",
             last_step=_last_step(policy, state.emitted),
             next_step=None,
             next_action_on=None,
@@ -410,8 +424,8 @@ def evaluate(
     planned = tuple(sorted(schedule.planned, key=_order))
 
     wake_ups = [o.on for o in planned]
-    if paused_reason == "promise_to_pay" and resumes_on is not None:
-        wake_ups.append(resumes_on)  # re-evaluate when the promise lapses
+    if resumes_on is not None:
+        wake_ups.append(resumes_on)  # re-evaluate when the promise or announced payment lapses
     return Evaluation(
         due=due,
         planned=planned,

@@ -10,8 +10,10 @@ from app.outbox.events.schemas import EventType
 
 
 class TimelineItem(BaseModel):
-    kind: Literal["action", "payment", "event", "due", "planned"] = Field(
-        description="action/payment: recorded; event: emitted; due: falls due at the next sweep "
+    kind: Literal["lifecycle_status", "action", "payment", "event", "due", "planned"] = Field(
+        description="lifecycle_status: an e-invoice status received (type "
+        "`lifecycle_status.<code>`, detail: label, effect, reason); action/payment: recorded; "
+        "event: emitted; due: falls due at the next sweep "
         "(a procedure step: its day has come, it can be taken); planned: the engine's plan if "
         "nothing changes"
     )

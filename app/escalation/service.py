@@ -40,6 +40,7 @@ from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
 from app.ledger.invoices.service import to_out
+from app.legal.einvoicing import claimable
 from app.outbox.events.models import Event
 from app.outbox.events.schemas import as_event_type
 from app.outbox.events.service import NewEvent, emit_many
@@ -81,7 +82,9 @@ def engine_state(
         issue_date=invoice.issue_date,
         due_date=invoice.due_date,
         amount=invoice.amount,
-        balance=invoice.amount - (invoice.paid_amount or Decimal(0)),
+        # The claimable balance: a partial approval (206) limits what is chased.
+        balance=claimable(invoice.amount, invoice.approved_amount)
+        - (invoice.paid_amount or Decimal(0)),
         status=invoice.status,
         debtor_kind=debtor.kind,
         created_on=invoice.tracked_since,
@@ -89,6 +92,11 @@ def engine_state(
         insolvent=debtor.insolvency_procedure is not None,
         installments=installments,
         paid_since_plan=paid_since_plan,
+        lifecycle_outcome=invoice.lifecycle_outcome,
+        suspended=bool(invoice.suspended),
+        payment_announced_until=invoice.payment_announced_until,
+        approved=bool(invoice.approved),
+        received_on=invoice.received_on,
         emitted=dict(emitted or {}),
     )
 

@@ -1,6 +1,7 @@
-"""An invoice's timeline: its recorded actions and payments, the events emitted about it, the
-engine's due and planned occurrences, and where an uncontested commercial claims procedure
-stands (the debtor's month after the commandement de payer, and what comes next), by date."""
+"""An invoice's timeline: its e-invoice lifecycle statuses, recorded actions and payments, the
+events emitted about it, the engine's due and planned occurrences, and where an uncontested
+commercial claims procedure stands (the debtor's month after the commandement de payer, and what
+comes next), by date."""
 
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ from app.escalation.procedure import TIMELINE_TYPE_PREFIX, UncontestedClaim, unc
 from app.escalation.schemas import Timeline, TimelineItem
 from app.escalation.service import EngineInputs, load_engine_inputs
 from app.ledger.invoices.models import Invoice
+from app.ledger.lifecycle.models import LifecycleStatus
 from app.ledger.payments.models import Payment
+from app.legal.einvoicing import STATUSES
 from app.outbox.events.models import Event
 
-# Within a day: payments, actions, emitted events, then the engine's due and planned steps.
-_ORDER = {"payment": 0, "action": 1, "event": 2, "due": 3, "planned": 4}
+# Within a day: e-invoice statuses, payments, actions, emitted events, then the engine's due and
+# planned steps.
+_ORDER = {"lifecycle_status": 0, "payment": 1, "action": 2, "event": 3, "due": 4, "planned": 5}
 
 
 async def timeline(
@@ -35,6 +39,7 @@ async def timeline(
     evaluation = inputs.evaluate(today)
     items = [_action_item(a, clock) for a in await list_actions(session, invoice.id)]
     items += await _payment_items(session, invoice.id)
+    items += await _status_items(session, invoice.id, clock)
     items += await _event_items(session, invoice.id, clock)
     items += _engine_items(evaluation)
     if invoice.status == "open":
@@ -85,6 +90,34 @@ async def _payment_items(session: AsyncSession, invoice_id: str) -> list[Timelin
         )
         for p in payments.scalars()
     ]
+
+
+async def _status_items(session: AsyncSession, invoice_id: str, clock: Clock) -> list[TimelineItem]:
+    statuses = await session.execute(
+        select(LifecycleStatus).where(LifecycleStatus.invoice_id == invoice_id)
+    )
+    items = []
+    for s in statuses.scalars():
+        detail = {
+            "label": STATUSES[s.code].label,  # type: ignore[index]
+            "effect": s.effect,
+            "reason_code": s.reason_code,
+            "reason": s.reason,
+            "amount": None if s.amount is None else f"{s.amount:.2f}",
+            "platform": s.platform,
+            "message_id": s.message_id,
+        }
+        items.append(
+            TimelineItem(
+                kind="lifecycle_status",
+                date=clock.local_day(s.at),
+                type=f"lifecycle_status.{s.code}",
+                code=s.code,
+                id=s.id,
+                detail={k: v for k, v in detail.items() if v is not None},
+            )
+        )
+    return items
 
 
 async def _event_items(session: AsyncSession, invoice_id: str, clock: Clock) -> list[TimelineItem]:

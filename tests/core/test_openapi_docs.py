@@ -17,6 +17,11 @@ from app.ledger.creditors.schemas import CreditorCreate, CreditorOut
 from app.ledger.debtors.schemas import DebtorCreate, DebtorOut
 from app.ledger.disputes.schemas import DisputeOut
 from app.ledger.invoices.schemas import InvoiceCreate, InvoiceOut
+from app.ledger.lifecycle.schemas import (
+    LifecycleStatusCreate,
+    LifecycleStatusOut,
+    RoutedLifecycleStatusCreate,
+)
 from app.ledger.payments.schemas import PaymentCreate, PaymentOut
 from app.openapi_export import openapi_json
 from app.outbox.events.models import Event
@@ -95,6 +100,9 @@ EXAMPLED: tuple[type[BaseModel], ...] = (
     EventOut,
     DisputeOut,
     ClaimOut,
+    LifecycleStatusCreate,
+    RoutedLifecycleStatusCreate,
+    LifecycleStatusOut,
 )
 
 
@@ -140,6 +148,12 @@ async def test_webhook_payload_models_match_the_events_written(
         headers=tenant.headers,
     )
     assert resolved.status_code == 200, resolved.text
+    status = await client.post(
+        f"/v1/invoices/{invoice_id}/lifecycle-statuses",
+        json={"code": "205", "at": "2026-08-11T09:00:00+02:00", "message_id": "CDAR-1"},
+        headers=tenant.headers,
+    )
+    assert status.status_code == 201, status.text
     paid = await client.post(
         f"/v1/invoices/{invoice_id}/payments",
         json={"amount": "5000.00", "paid_at": "2026-08-11", "method": "transfer"},
@@ -165,4 +179,5 @@ async def test_webhook_payload_models_match_the_events_written(
         "invoice.dispute_opened",
         "invoice.dispute_resolved",
         "invoice.paid",
+        "invoice.lifecycle_status_received",
     }

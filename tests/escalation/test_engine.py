@@ -615,3 +615,33 @@ def test_close_steps_rolled_onto_one_day_go_out_on_consecutive_days():
     again = ev(with_emitted(state, {"step:r1": D(2026, 4, 7)}), D(2026, 4, 7), policy=policy)
     assert [o.key for o in again.due if o.key.startswith("step:")] == []
     assert {o.key: o.on for o in again.planned}["step:r3"] == D(2026, 4, 8)
+
+
+# --- e-invoice lifecycle statuses as engine inputs ------------------------------------------------
+
+
+def test_lifecycle_outcomes_stop_everything_with_their_stage():
+    for outcome in ("refused", "undelivered", "factored"):
+        result = ev(invoice(lifecycle_outcome=outcome), D(2026, 4, 20))
+        assert (result.stage, result.due, result.planned, result.next_action_on) == (
+            outcome,
+            (),
+            (),
+            None,
+        )
+
+
+def test_suspension_pauses_the_escalation_but_not_the_facts():
+    result = ev(invoice(suspended=True), D(2026, 3, 20))
+    assert (result.paused, result.paused_reason, result.next_step) == (True, "suspended", None)
+    assert [o.key for o in result.due] == ["overdue"]
+
+
+def test_announced_payment_pauses_through_its_last_day_then_resumes():
+    state = invoice(payment_announced_until=D(2026, 3, 25))
+    paused = ev(state, D(2026, 3, 25))
+    assert (paused.paused_reason, paused.next_action_on) == ("payment_announced", D(2026, 3, 26))
+    assert not [o for o in paused.due if o.step is not None]
+    resumed = ev(state, D(2026, 3, 26))
+    assert resumed.paused is False
+    assert [o.step.code for o in resumed.due if o.step is not None]

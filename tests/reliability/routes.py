@@ -32,7 +32,7 @@ ID_FIELDS = {
     "key_id": "api_key",
 }
 # Fields ending in _id that are not references to another object.
-NOT_REFERENCES = {"external_id"}
+NOT_REFERENCES = {"external_id", "message_id"}  # message_id: a platform's message (lifecycle)
 # Path parameters that are not ids, with a value every route accepts.
 PATH_VALUES = {"kind": "reminder_1"}
 

@@ -31,6 +31,7 @@ from app.ledger.debtors.models import Debtor
 from app.ledger.disputes.models import Dispute
 from app.ledger.documents.models import Document
 from app.ledger.invoices.models import Invoice
+from app.ledger.lifecycle.models import LifecycleStatus
 from app.legal import figures as legal
 
 Procedure = Literal[
@@ -85,6 +86,25 @@ def options(procedure: str, alternatives: list[str]) -> list[ProcedureOption]:
     ]
 
 
+def creditor_holds_the_claim(invoice: Invoice) -> Check:
+    """A refused (210), undelivered (213, 221) or factored (225) e-invoice is never the
+    creditor's to take to court."""
+    outcome = invoice.lifecycle_outcome
+    return Check(
+        code="creditor_holds_the_claim",
+        ok=outcome is None,
+        detail=_OUTCOME_DETAIL[outcome] if outcome else "no e-invoice status ends the claim",
+    )
+
+
+_OUTCOME_DETAIL = {
+    "refused": "the debtor refused the e-invoice (status 210): issue a credit note, or a new "
+    "invoice once the disagreement is settled",
+    "undelivered": "the e-invoice was never delivered (status 213 or 221): send it again",
+    "factored": "the e-invoice is factored (status 225): the claim belongs to the factor",
+}
+
+
 def prefer_uncontested(
     procedure: str, alternatives: list[str], check: UncontestedClaimOut
 ) -> tuple[str, list[str]]:
@@ -112,6 +132,16 @@ async def uncontested_claim_check(
             )
         )
     ).first() is not None
+    # An e-invoice the debtor approved (204, 205, 206) and never disputed (207) is the best
+    # evidence that the claim is uncontested.
+    disputed_by_status = (
+        await session.execute(
+            select(LifecycleStatus.id).where(
+                LifecycleStatus.invoice_id == invoice.id, LifecycleStatus.code == "207"
+            )
+        )
+    ).first() is not None
+    approved = bool(invoice.approved) and not disputed_by_status
     committed = (
         await session.execute(
             select(Document.id).where(
@@ -119,7 +149,9 @@ async def uncontested_claim_check(
             )
         )
     ).first() is not None
-    conditions = _conditions(invoice, debtor, today, limitation, upheld=upheld, committed=committed)
+    conditions = _conditions(
+        invoice, debtor, today, limitation, upheld=upheld, committed=committed, approved=approved
+    )
     out = UncontestedClaimOut(
         eligible=all(c.ok for c in conditions),
         conditions=conditions,
@@ -154,8 +186,10 @@ def _conditions(
     *,
     upheld: bool,
     committed: bool,
+    approved: bool,
 ) -> list[Check]:
     business = debtor.kind == "business"
+    refused = invoice.lifecycle_outcome == "refused"
     return [
         Check(
             code="invoiced_between_businesses",
@@ -168,17 +202,22 @@ def _conditions(
         ),
         Check(
             code="not_contested",
-            ok=not invoice.disputed and not upheld,
+            ok=not invoice.disputed and not upheld and not refused,
             detail="une contestation est ouverte"
             if invoice.disputed
+            else "le débiteur a refusé la facture électronique (statut 210)"
+            if refused
             else "une contestation a été jugée fondée"
             if upheld
             else "aucune contestation ni refus enregistré",
         ),
         Check(
             code="claim_certain",
-            ok=committed,
-            detail="engagement du débiteur au dossier (devis signé, bon de commande, bon de "
+            ok=committed or approved,
+            detail="facture électronique approuvée par le débiteur (statut 204, 205 ou 206) et "
+            "jamais mise en litige : la meilleure preuve d'une créance incontestée"
+            if approved
+            else "engagement du débiteur au dossier (devis signé, bon de commande, bon de "
             "livraison ou contrat)"
             if committed
             else "aucun devis signé, bon de commande, bon de livraison ni contrat au dossier : "
@@ -186,13 +225,22 @@ def _conditions(
         ),
         Check(
             code="claim_liquid",
-            ok=invoice.status == "open" and invoice.balance > 0,
-            detail=f"montant facturé, reste dû {invoice.balance:.2f} {invoice.currency}",
+            ok=invoice.status == "open" and invoice.claimable_balance > 0,
+            detail=f"montant facturé, reste dû {invoice.claimable_balance:.2f} {invoice.currency}",
         ),
         Check(
             code="claim_due",
             ok=today > invoice.due_date,
             detail=f"échue le {invoice.due_date.isoformat()}",
+        ),
+        Check(
+            code="creditor_holds_the_claim",
+            ok=invoice.lifecycle_outcome in (None, "refused"),  # refused: see not_contested
+            detail="la facture électronique n'a jamais été remise (statut 213 ou 221)"
+            if invoice.lifecycle_outcome == "undelivered"
+            else "la facture est affacturée (statut 225) : la créance appartient au factor"
+            if invoice.lifecycle_outcome == "factored"
+            else "aucun statut de la facture électronique ne retire la créance au créancier",
         ),
         Check(
             code="debtor_not_insolvent",

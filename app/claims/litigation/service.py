@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.claims.litigation.procedures import (
     EXPLANATIONS,
+    creditor_holds_the_claim,
     options,
     prefer_uncontested,
     uncontested_claim_check,
@@ -60,9 +61,10 @@ async def readiness(
     checks = [
         Check(
             code="balance_outstanding",
-            ok=invoice.status == "open" and invoice.balance > 0,
-            detail=f"status {invoice.status}, balance {invoice.balance:.2f}",
+            ok=invoice.status == "open" and invoice.claimable_balance > 0,
+            detail=f"status {invoice.status}, balance {invoice.claimable_balance:.2f}",
         ),
+        creditor_holds_the_claim(invoice),
         Check(
             code="formal_notice_recorded",
             ok=notice is not None,

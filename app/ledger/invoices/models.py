@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 from app.ledger.invoices.schemas import DunningStage, InvoiceStatus, PauseReason
+from app.legal.einvoicing import LifecycleFacts, Outcome, claimable
 
 
 class Invoice(Base):
@@ -51,6 +52,13 @@ class Invoice(Base):
     closed_reason: Mapped[str | None] = mapped_column(String(2000))
     closed_on: Mapped[dt.date | None]
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the e-invoice lifecycle statuses say (app.legal.einvoicing.LifecycleFacts).
+    received_on: Mapped[dt.date | None]
+    approved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    approved_amount: Mapped[Decimal | None]
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    payment_announced_until: Mapped[dt.date | None]
+    lifecycle_outcome: Mapped[Outcome | None] = mapped_column(String(16))
     tracked_since: Mapped[dt.date]  # first local day the service knew it (no catch-up before)
     # Dunning state, kept current by the escalation engine whenever the invoice changes.
     dunning_stage: Mapped[DunningStage] = mapped_column(String(32), default="not_due")
@@ -67,3 +75,27 @@ class Invoice(Base):
     @property
     def balance(self) -> Decimal:
         return self.amount - self.paid_amount
+
+    @property
+    def claimable_balance(self) -> Decimal:
+        """What is still claimable: the balance, limited to the approved part (status 206)."""
+        return claimable(self.amount, self.approved_amount) - self.paid_amount
+
+    @property
+    def lifecycle_facts(self) -> LifecycleFacts:
+        return LifecycleFacts(
+            received_on=self.received_on,
+            approved=bool(self.approved),
+            approved_amount=self.approved_amount,
+            suspended=bool(self.suspended),
+            payment_announced_until=self.payment_announced_until,
+            outcome=self.lifecycle_outcome,
+        )
+
+    def set_lifecycle_facts(self, facts: LifecycleFacts) -> None:
+        self.received_on = facts.received_on
+        self.approved = facts.approved
+        self.approved_amount = facts.approved_amount
+        self.suspended = facts.suspended
+        self.payment_announced_until = facts.payment_announced_until
+        self.lifecycle_outcome = facts.outcome

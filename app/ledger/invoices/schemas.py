@@ -29,8 +29,14 @@ DunningStage = Literal[
     "formal_notice_sent",
     "litigation",
     "closed",
+    # E-invoice lifecycle outcomes (app.legal.einvoicing): the creditor never chases these.
+    "refused",
+    "undelivered",
+    "factored",
 ]
-PauseReason = Literal["dispute", "promise_to_pay", "payment_plan", "insolvency"]
+PauseReason = Literal[
+    "dispute", "promise_to_pay", "payment_plan", "insolvency", "suspended", "payment_announced"
+]
 InvoiceNumber = str
 
 _INVOICE: JsonExample = {
@@ -54,6 +60,9 @@ INVOICE_EXAMPLE: JsonExample = {
     "closed_reason": None,
     "days_overdue": 16,
     "disputed": False,
+    "received_on": "2026-01-15",
+    "approved": True,
+    "approved_amount": None,
     "dunning": {
         "stage": "reminders",
         "last_step": "reminder_1",
@@ -110,14 +119,17 @@ class InvoiceUpdate(PatchModel):
 class DunningOut(BaseModel):
     stage: DunningStage = Field(
         description="not_due | overdue | reminders | formal_notice_required | "
-        "formal_notice_sent | litigation | closed"
+        "formal_notice_sent | litigation | closed; from e-invoice lifecycle statuses: refused "
+        "(210: never chased), undelivered (213 rejected or 221 routing error: never delivered, "
+        "no dunning, no penalties), factored (225: the claim belongs to the factor)"
     )
     last_step: str | None
     next_step: str | None
     next_action_at: dt.datetime | None
     paused: bool
     paused_reason: PauseReason | None = Field(
-        description="dispute | promise_to_pay | payment_plan | insolvency"
+        description="dispute | promise_to_pay | payment_plan | insolvency | suspended (e-invoice "
+        "status 208, until 209) | payment_announced (status 211, for a bounded number of days)"
     )
     formal_notice_deadline: dt.date | None
 
@@ -141,6 +153,20 @@ class InvoiceOut(BaseModel):
     closed_reason: str | None
     days_overdue: int = Field(description="Days past the due date (service clock), 0 if not late")
     disputed: bool
+    received_on: dt.date | None = Field(
+        default=None,
+        description="The day the debtor received the e-invoice (lifecycle status 202 or 203): "
+        "proof of delivery",
+    )
+    approved: bool = Field(
+        default=False,
+        description="The debtor approved the e-invoice (lifecycle status 204, 205 or 206)",
+    )
+    approved_amount: MoneyOut | None = Field(
+        default=None,
+        description="Partial approval (status 206): the claim, its interest and the dunning "
+        "balance are limited to this amount; null: the whole amount",
+    )
     dunning: DunningOut
     limitation_ends_on: dt.date | None = Field(
         description="Prescription: the last day to sue (5 years B2B, 2 years against a consumer, "

@@ -95,6 +95,9 @@ def to_out(invoice: Invoice | SimpleNamespace, today: dt.date) -> InvoiceOut:
         closed_reason=invoice.closed_reason,
         days_overdue=(today - invoice.due_date).days if late else 0,
         disputed=invoice.disputed,
+        received_on=invoice.received_on,
+        approved=bool(invoice.approved),
+        approved_amount=invoice.approved_amount,
         dunning=DunningOut(
             stage=invoice.dunning_stage,
             last_step=invoice.last_step,

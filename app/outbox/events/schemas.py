@@ -19,6 +19,7 @@ EventType = Literal[
     "invoice.dispute_opened",
     "invoice.dispute_resolved",
     "invoice.prescription_approaching",
+    "invoice.lifecycle_status_received",
 ]
 EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
 
