@@ -145,7 +145,7 @@ async def test_metrics_sum_the_server_processes(client, monkeypatch, tmp_path):
 async def test_metrics_show_the_pool_and_no_created_series(client):
     await client.get("/healthz")
     body = (await client.get("/metrics")).text
-    assert "relance_db_pool_size 5.0" in body  # the test settings' pool
+    assert "relance_db_pool_size 10.0" in body  # the test settings' pool
     assert "relance_db_pool_checked_out " in body
     assert "relance_db_pool_overflow 0.0" in body
     assert not [line for line in body.splitlines() if "_created{" in line or "_created " in line]
