@@ -518,3 +518,22 @@ async def test_a_callback_only_ever_touches_its_tenants_actions(client, tenant, 
     assert crossed.status_code == 201
     assert crossed.json()["matched"] is False
     assert await _proof_events(client, tenant, action_id) == []
+
+
+async def test_the_letter_and_readiness_follow_the_proof_events(client, tenant):
+    invoice_id, action_id = await _notice(client, tenant)
+    url = f"/v1/invoices/{invoice_id}"
+    readiness = (await client.get(f"{url}/litigation-readiness", headers=tenant.headers)).json()
+    received = next(c for c in readiness["checks"] if c["code"] == "formal_notice_received")
+    assert received["ok"] is False
+    assert (await _proof(client, tenant, action_id, "accepted", "2026-03-05")).status_code == 201
+    readiness = (await client.get(f"{url}/litigation-readiness", headers=tenant.headers)).json()
+    received = next(c for c in readiness["checks"] if c["code"] == "formal_notice_received")
+    assert received["ok"] is True
+    assert "2026-03-05" in received["detail"]
+    letter = await client.get(
+        f"{url}/letters/formal_notice", headers={**tenant.headers, "Accept": "text/plain"}
+    )
+    assert letter.status_code == 200, letter.text
+    # The engine's deadline, stated in the letter: 5 March + 8 days = 13 March.
+    assert "13 mars 2026" in " ".join(letter.text.split()).replace("\u00a0", " ")
