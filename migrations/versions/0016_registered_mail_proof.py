@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("provider", sa.String(length=32), nullable=True),
         sa.Column("provider_ref", sa.String(length=128), nullable=True),
         sa.Column("document_url", sa.String(length=2000), nullable=True),
-        sa.Column("event_id", sa.String(length=200), nullable=True),
+        sa.Column("report_id", sa.String(length=200), nullable=True),
         sa.Column("dedupe_key", sa.String(length=400), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column(

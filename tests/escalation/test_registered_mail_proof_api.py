@@ -178,9 +178,9 @@ async def test_the_same_report_twice_is_one_event(client, tenant):
     again = await _proof(client, tenant, action_id, "accepted", "2026-03-05", **body)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
-    by_id = await _proof(client, tenant, action_id, "presented", "2026-03-03", event_id="evt-1")
+    by_id = await _proof(client, tenant, action_id, "presented", "2026-03-03", report_id="evt-1")
     by_id_again = await _proof(
-        client, tenant, action_id, "presented", "2026-03-04", event_id="evt-1"
+        client, tenant, action_id, "presented", "2026-03-04", report_id="evt-1"
     )
     assert (by_id.status_code, by_id_again.status_code) == (201, 200)
     assert len(await _proof_events(client, tenant, action_id)) == 2

@@ -36,7 +36,7 @@ class ProofEvent(Base):
     provider: Mapped[str | None] = mapped_column(String(32))
     provider_ref: Mapped[str | None] = mapped_column(String(128))
     document_url: Mapped[str | None] = mapped_column(String(2000))
-    event_id: Mapped[str | None] = mapped_column(String(200))
+    report_id: Mapped[str | None] = mapped_column(String(200))
     dedupe_key: Mapped[str] = mapped_column(String(400))
     source: Mapped[str] = mapped_column(String(16))  # "api" or "callback"
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -49,7 +49,7 @@ _basic = HTTPBasic(
     "is recorded. A `proof.acknowledged_at` typed on the action takes precedence. Then the "
     "usual counting: the day of the event does not count, a deadline ending on a weekend or "
     "public holiday extends to the next business day.\n\n"
-    "Idempotent: the same `event_id`, else the same (`provider`, `provider_ref`, `status`), is "
+    "Idempotent: the same `report_id`, else the same (`provider`, `provider_ref`, `status`), is "
     "recorded once; a repeat answers 200 with the first event. Each new event writes "
     "`formal_notice.proof_updated`.",
     responses={

@@ -50,10 +50,10 @@ class ProofEventIn(InputModel):
     document_url: Annotated[str, Field(min_length=1, max_length=2000)] | None = Field(
         default=None, description="Where the provider's proof (PDF) is"
     )
-    event_id: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+    report_id: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         default=None,
         description="Your (or the provider's) id of this report. Idempotency: the same "
-        "`event_id`, or else the same (`provider`, `provider_ref`, `status`), is recorded once "
+        "`report_id`, or else the same (`provider`, `provider_ref`, `status`), is recorded once "
         "(200 with the first one).",
     )
 
@@ -76,7 +76,7 @@ class ProofEventOut(BaseModel):
                     "action_id": "act_01M8RXWX9JZTQ08RRAA1NE4BJF",
                     **_PROOF_EVENT,
                     "on": "2026-03-19",
-                    "event_id": None,
+                    "report_id": None,
                     "source": "api",
                     "created_at": "2026-03-19T10:05:12Z",
                 }
@@ -92,7 +92,7 @@ class ProofEventOut(BaseModel):
     provider: str | None
     provider_ref: str | None
     document_url: str | None
-    event_id: str | None
+    report_id: str | None
     source: ProofSource = Field(description="`api` or `callback` (a provider's own)")
     created_at: dt.datetime
 

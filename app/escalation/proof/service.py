@@ -53,7 +53,7 @@ def to_out(event: ProofEvent, clock: Clock) -> ProofEventOut:
         provider=event.provider,
         provider_ref=event.provider_ref,
         document_url=event.document_url,
-        event_id=event.event_id,
+        report_id=event.report_id,
         source=event.source,
         created_at=event.created_at,
     )
@@ -62,8 +62,8 @@ def to_out(event: ProofEvent, clock: Clock) -> ProofEventOut:
 def dedupe_key(data: ProofEventIn) -> str:
     """What makes two reports the same: the reporter's event id, else the provider's letter and
     status, else the status and instant."""
-    if data.event_id is not None:
-        return f"id:{data.event_id}"
+    if data.report_id is not None:
+        return f"id:{data.report_id}"
     if data.provider_ref is not None:
         return f"ref:{data.provider or ''}:{data.provider_ref}:{data.status}"
     return f"at:{data.status}:{data.at.astimezone(dt.UTC).isoformat()}"
@@ -164,7 +164,7 @@ async def record_proof_event(
         provider=data.provider,
         provider_ref=data.provider_ref,
         document_url=data.document_url,
-        event_id=data.event_id,
+        report_id=data.report_id,
         dedupe_key=key,
         source=source,
     )
