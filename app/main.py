@@ -48,6 +48,7 @@ from app.core.settings import Settings, get_settings
 from app.escalation.actions.router import router as actions_router
 from app.escalation.payment_plans.router import router as payment_plans_router
 from app.escalation.policies.router import router as policies_router
+from app.escalation.proof.router import router as proof_router
 from app.escalation.router import admin_router as sweep_admin_router
 from app.escalation.router import router as escalation_router
 from app.escalation.service import refresh_changed
@@ -272,6 +273,7 @@ def create_app(
         lifecycle_router,
         payment_plans_router,
         actions_router,
+        proof_router,
         escalation_router,
         claims_router,
         letters_router,

@@ -4,6 +4,7 @@ from app.core.db import Base
 from app.escalation.actions.models import Action
 from app.escalation.payment_plans.models import Installment, PaymentPlan
 from app.escalation.policies.models import DunningPolicy
+from app.escalation.proof.models import ProofEvent, RegisteredMailCallback
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.disputes.models import Dispute
@@ -33,7 +34,9 @@ __all__ = [
     "LifecycleStatus",
     "Payment",
     "PaymentPlan",
+    "ProofEvent",
     "PublishedRate",
+    "RegisteredMailCallback",
     "Tenant",
     "WebhookAttempt",
     "WebhookDelivery",

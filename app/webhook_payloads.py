@@ -26,6 +26,7 @@ from app.escalation.policy import Channel, StepKind
 from app.ledger.disputes.schemas import DisputeOut
 from app.ledger.invoices.schemas import InvoiceOut
 from app.ledger.lifecycle.schemas import LifecycleStatusOut
+from app.legal.deadlines import ProofStatus
 from app.outbox.events.schemas import EVENT_TYPES, EventType
 
 REF_PREFIX = "#/components/schemas/"
@@ -71,6 +72,35 @@ class DeadlineExpiredData(DeadlineData):
         description="The last day the mise en demeure gave the debtor (from its AR, first "
         "presentation or service, extended to a business day)"
     )
+
+
+class ProofEventData(BaseModel):
+    id: str = Field(examples=["pev_01M8RXWXB3K1C2D3E4F5G6H7J8"])
+    status: ProofStatus
+    at: dt.datetime = Field(description="When it happened, as the provider reported it")
+    provider: str | None = Field(examples=["ar24"])
+    provider_ref: str | None = Field(description="The provider's id of the letter")
+    document_url: str | None = Field(description="The provider's proof (PDF), if given")
+
+
+class NoticeEffectData(BaseModel):
+    took_effect_on: dt.date | None = Field(
+        description="The day the mise en demeure took effect: its AR, or its first "
+        "presentation when refused, neglected or not claimed; null while unknown"
+    )
+    must_resend: bool = Field(
+        description="The letter came back undelivered (NPAI): no deadline runs; send a new "
+        "mise en demeure (a new `formal_notice` action)"
+    )
+
+
+class ProofUpdatedData(BaseModel):
+    invoice: InvoiceOut = Field(
+        description=_INVOICE + " Its `formal_notice_deadline` follows the proof."
+    )
+    action_id: str = Field(description="The formal notice's action")
+    proof_event: ProofEventData = Field(description="The report just recorded")
+    notice: NoticeEffectData = Field(description="What all the proof events now say")
 
 
 class InstallmentMissedData(DeadlineData):
@@ -124,6 +154,13 @@ CATALOGUE: Final[Mapping[EventType, tuple[type[BaseModel], str]]] = {
         DeadlineExpiredData,
         "The deadline of a recorded mise en demeure passed unpaid: the invoice is in stage "
         "`litigation`.",
+    ),
+    "formal_notice.proof_updated": (
+        ProofUpdatedData,
+        "A registered-mail provider's report on a mise en demeure was recorded (`POST "
+        "/v1/actions/{id}/proof-events` or a provider's callback), once per report: the "
+        "deadline starts at `accepted`, or at the first presentation when `refused`, "
+        "`neglected` or `not_claimed`; `returned` starts none (`notice.must_resend`).",
     ),
     "payment_plan.installment_missed": (
         InstallmentMissedData,

@@ -5,6 +5,7 @@ the rate book as the API shows it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +29,14 @@ from app.claims.schemas import (
 from app.core.clock import Clock
 from app.core.crud import get_owned
 from app.escalation.actions.models import Action
+from app.escalation.service import proof_facts
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
 from app.ledger.payments.models import Payment as PaymentRow
 from app.legal import figures as legal
 from app.legal import repository
-from app.legal.deadlines import notice_start
+from app.legal.deadlines import ProofFact, notice_start
 from app.legal.einvoicing import claimable
 from app.legal.insolvency import amounts_as_of, declaration_dates
 from app.legal.interest import Claim, Payment, combine_claims, compute_claim
@@ -42,9 +44,12 @@ from app.legal.rates import RATE_KINDS, RateBook, half_year_of
 from app.legal.repository import rate_book, report_coverage, warn_if_provisional
 
 
-def consumer_interest_start(actions: list[Action]) -> dt.date | None:
+def consumer_interest_start(
+    actions: list[Action], proof: Mapping[str, Sequence[ProofFact]] | None = None
+) -> dt.date | None:
     """Consumer interest runs from the mise en demeure: the day it took effect when known (its
-    service by a commissaire de justice, its AR or first presentation), else its sending."""
+    service by a commissaire de justice, its AR or first presentation, typed in or reported by
+    the provider: `proof`, action id -> its proof events), else its sending."""
     notices = [a for a in actions if a.type == "formal_notice"]
     if not notices:
         return None
@@ -53,8 +58,18 @@ def consumer_interest_start(actions: list[Action]) -> dt.date | None:
         served_on=first.served_on,
         acknowledged_on=first.acknowledged_at,
         presented_on=first.presented_at,
+        proof=(proof or {}).get(first.id, ()),
     )
     return took_effect or first.performed_at.date()
+
+
+async def _proof(session: AsyncSession, actions: list[Action]) -> dict[str, list[ProofFact]]:
+    """The proof events of the invoice's formal notices (no query when it has none)."""
+    notices = [a for a in actions if a.type == "formal_notice"]
+    if not notices:
+        return {}
+    # Only local days are read, in Europe/Paris (the default RELANCE_TIMEZONE): no clock here.
+    return await proof_facts(session, [notices[0].invoice_id], Clock())
 
 
 @dataclass(frozen=True)
@@ -84,7 +99,7 @@ async def _inputs(
         debtor=debtor,
         creditor=creditor,
         payments=[Payment(p.paid_at, p.amount) for p in payments],
-        consumer_interest_from=consumer_interest_start(actions),
+        consumer_interest_from=consumer_interest_start(actions, await _proof(session, actions)),
     )
 
 

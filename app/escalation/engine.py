@@ -50,6 +50,8 @@ STEP_KEY_PREFIX: Final = "step:"
 DEADLINE_KEY_PREFIX: Final = "formal_notice_deadline:"
 INSTALLMENT_KEY_PREFIX: Final = "installment_missed:"
 PRESCRIPTION_KEY_PREFIX: Final = "prescription:"
+# The next step shown while the latest mise en demeure came back undelivered (NPAI).
+RESEND_FORMAL_NOTICE: Final = "formal_notice_resend"
 
 # What the creditor (or its agent) records having done about an invoice.
 ActionType = Literal[
@@ -122,6 +124,8 @@ class RecordedAction:
     presented_on: dt.date | None = None  # letter first presented (unclaimed)
     promised_date: dt.date | None = None  # promise_to_pay
     served_on: dt.date | None = None  # act served by a commissaire de justice
+    # What the registered-mail provider reported (formal_notice), in any order.
+    proof: tuple[deadlines.ProofFact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,20 @@ def formal_notice_deadline(
         presented_on=notice.presented_on,
         days=policy.formal_notice_deadline_days,
         calendar=calendar,
+        proof=notice.proof,
+    )
+
+
+def must_resend(notice: RecordedAction | None) -> bool:
+    """The latest mise en demeure came back undelivered (NPAI): it must be sent again, and no
+    deadline runs until a new one is recorded."""
+    return notice is not None and (
+        deadlines.notice_effect(
+            served_on=notice.served_on,
+            acknowledged_on=notice.acknowledged_on,
+            presented_on=notice.presented_on,
+            proof=notice.proof,
+        ).resend
     )
 
 
@@ -393,6 +411,7 @@ def evaluate(
     limitation = limitation_end(state, actions)
     notice = _latest(a for a in actions if a.type == "formal_notice")
     deadline = formal_notice_deadline(notice, policy, calendar) if notice is not None else None
+    resend = must_resend(notice)
 
     if _is_closed(state) or state.lifecycle_outcome is not None:
         # Nothing to chase: no step, no fact (an undelivered invoice bears no penalties).
@@ -429,9 +448,9 @@ def evaluate(
     return Evaluation(
         due=due,
         planned=planned,
-        stage=_stage(state, notice, done, judicial=judicial, today=today),
+        stage=_stage(state, notice, done, judicial=judicial, today=today, resend=resend),
         last_step=_last_step(policy, done),
-        next_step=_next_step(planned, notice, done, escalating=escalating),
+        next_step=_next_step(planned, notice, done, escalating=escalating, resend=resend),
         next_action_on=min(wake_ups, default=None),
         paused=paused_reason is not None,
         paused_reason=paused_reason,
@@ -500,10 +519,14 @@ def _stage(
     *,
     judicial: bool,
     today: dt.date,
+    resend: bool = False,
 ) -> Stage:
-    """The stage once `due` is stored (`done`: what is emitted by today)."""
+    """The stage once `due` is stored (`done`: what is emitted by today). A mise en demeure
+    returned undelivered is as good as none: one is required again."""
     if judicial or any(k.startswith(DEADLINE_KEY_PREFIX) for k in done):
         return "litigation"
+    if resend:
+        return "formal_notice_required"
     if notice is not None:
         return "formal_notice_sent"
     if FORMAL_NOTICE_REQUIRED_KEY in done:
@@ -521,7 +544,10 @@ def _next_step(
     done: Mapping[str, dt.date],
     *,
     escalating: bool,
+    resend: bool = False,
 ) -> str | None:
+    if escalating and resend:
+        return RESEND_FORMAL_NOTICE
     for occurrence in planned:
         if occurrence.step is not None:
             return occurrence.step.code

@@ -15,15 +15,22 @@ from app.legal import figures as legal
 from app.legal.calendar import BusinessCalendar, HolidaySubdivision, business_calendar
 
 StepKind = Literal["pre_reminder", "reminder", "formal_notice"]
-Channel = Literal["email", "phone", "letter", "registered_letter", "sms", "commissaire_de_justice"]
+# `lre`: the qualified electronic registered letter (lettre recommandée électronique, CPCE L100,
+# eIDAS art. 44), worth a paper LRAR; a consumer must have agreed to receive them beforehand.
+Channel = Literal[
+    "email", "phone", "letter", "registered_letter", "sms", "commissaire_de_justice", "lre"
+]
 
 STEP_KINDS: Final[tuple[StepKind, ...]] = get_args(StepKind)
 CHANNELS: Final[tuple[Channel, ...]] = get_args(Channel)
 AMICABLE_KINDS: Final[frozenset[StepKind]] = frozenset({"pre_reminder", "reminder"})
-# A mise en demeure must be provable: LRAR, or served by a commissaire de justice.
+# A mise en demeure must be provable: LRAR, its electronic equivalent (LRE), or served by a
+# commissaire de justice.
 FORMAL_NOTICE_CHANNELS: Final[frozenset[Channel]] = frozenset(
-    {"registered_letter", "commissaire_de_justice"}
+    {"registered_letter", "lre", "commissaire_de_justice"}
 )
+# The channels whose proof a registered-mail provider reports (proof events).
+REGISTERED_MAIL_CHANNELS: Final[frozenset[Channel]] = frozenset({"registered_letter", "lre"})
 # Amicable step channel -> key of legal.AMICABLE_CAPS. The seeds cap calls, emails and letters
 # only; "sms" is deliberately absent (uncapped: the seeds say nothing about it), and the formal
 # channels are not amicable contacts at all.
@@ -201,7 +208,7 @@ def _formal_notice_problems(steps: tuple[PolicyStep, ...], i: int) -> list[Polic
         if step.channel not in FORMAL_NOTICE_CHANNELS:
             problems.append(
                 _problem(
-                    "a formal notice is sent by registered_letter or commissaire_de_justice",
+                    "a formal notice is sent by registered_letter, lre or commissaire_de_justice",
                     "steps",
                     i,
                     "channel",

@@ -36,10 +36,12 @@ from app.escalation.payment_plans.models import Installment as InstallmentRow
 from app.escalation.payment_plans.models import PaymentPlan
 from app.escalation.policies.service import policies_for_creditors
 from app.escalation.policy import Policy
+from app.escalation.proof.models import ProofEvent
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
 from app.ledger.invoices.service import to_out
+from app.legal.deadlines import ProofFact
 from app.legal.einvoicing import claimable
 from app.outbox.events.models import Event
 from app.outbox.events.schemas import as_event_type
@@ -57,7 +59,7 @@ class EngineInputs:
         return evaluate(self.state, self.policy, self.actions, self.policy.calendar, today)
 
 
-def to_recorded(action: Action, clock: Clock) -> RecordedAction:
+def to_recorded(action: Action, clock: Clock, proof: tuple[ProofFact, ...] = ()) -> RecordedAction:
     return RecordedAction(
         id=action.id,
         type=action.type,
@@ -67,7 +69,23 @@ def to_recorded(action: Action, clock: Clock) -> RecordedAction:
         presented_on=action.presented_at,
         promised_date=action.promised_date,
         served_on=action.served_on,
+        proof=proof,
     )
+
+
+async def proof_facts(
+    session: AsyncSession, invoice_ids: Sequence[str], clock: Clock
+) -> dict[str, list[ProofFact]]:
+    """Action id -> its proof events as the law reads them (each on its local day)."""
+    found: dict[str, list[ProofFact]] = defaultdict(list)
+    rows = await session.execute(
+        select(ProofEvent.action_id, ProofEvent.status, ProofEvent.at)
+        .where(ProofEvent.invoice_id.in_(invoice_ids))
+        .order_by(ProofEvent.at, ProofEvent.id)
+    )
+    for action_id, status, at in rows:
+        found[action_id].append(ProofFact(status, clock.local_day(at)))
+    return found
 
 
 def engine_state(
@@ -113,10 +131,13 @@ class _History:
 async def _history(session: AsyncSession, invoices: Sequence[Invoice], clock: Clock) -> _History:
     ids = [i.id for i in invoices]
     found = _History()
+    proof = await proof_facts(session, ids, clock)
     for action in (
         await session.execute(select(Action).where(Action.invoice_id.in_(ids)).order_by(Action.id))
     ).scalars():
-        found.actions[action.invoice_id].append(to_recorded(action, clock))
+        found.actions[action.invoice_id].append(
+            to_recorded(action, clock, tuple(proof.get(action.id, ())))
+        )
     for invoice_id, occurrence, occurred_on, created_at in await session.execute(
         select(Event.invoice_id, Event.occurrence, Event.occurred_on, Event.created_at).where(
             Event.invoice_id.in_(ids)

@@ -22,8 +22,67 @@ from __future__ import annotations
 
 import calendar as _months
 import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
 
 from app.legal.calendar import BusinessCalendar
+
+# What a registered-mail provider reports about a letter (paper LRAR or electronic LRE):
+# deposited with the provider, presented to the recipient (the postman's first visit, or the
+# LRE's notification e-mail), accepted (the AR signed, the LRE opened), refused, neglected (an
+# LRE left unopened for 15 days), not claimed (an LRAR left at the post office), returned
+# (address unknown, NPAI: it never reached the recipient).
+ProofStatus = Literal[
+    "deposited", "presented", "accepted", "refused", "neglected", "not_claimed", "returned"
+]
+PROOF_STATUSES: Final[tuple[ProofStatus, ...]] = get_args(ProofStatus)
+# A letter the recipient could have received but did not take takes effect when first
+# presented (DOMAIN.md, "A refused, neglected or unclaimed registered letter").
+_NOT_TAKEN: Final[frozenset[ProofStatus]] = frozenset({"refused", "neglected", "not_claimed"})
+
+
+@dataclass(frozen=True)
+class ProofFact:
+    """One proof event as the law reads it: what happened, on which local day."""
+
+    status: ProofStatus
+    on: dt.date
+
+
+@dataclass(frozen=True)
+class NoticeEffect:
+    """When a mise en demeure took effect (None while unknown), and whether it came back
+    undelivered and must be sent again (then no deadline runs)."""
+
+    start: dt.date | None
+    resend: bool = False
+
+
+def _first(facts: Iterable[ProofFact], *statuses: ProofStatus) -> dt.date | None:
+    return min((f.on for f in facts if f.status in statuses), default=None)
+
+
+def letter_effect(proof: Sequence[ProofFact], presented_on: dt.date | None) -> NoticeEffect:
+    """What a registered letter's proof events say, whatever order they arrived in.
+
+    Accepted: from the AR (the earliest, if a provider reported it twice). Refused, neglected
+    or not claimed: from the first presentation (a presentation event, else the
+    `presented_on` typed in; a refusal with neither counts from its own day, which is never
+    earlier). Returned (NPAI) with nothing better: no deadline, send it again. Otherwise
+    pending: the `presented_on` typed in, as before proof events existed."""
+    accepted = _first(proof, "accepted")
+    if accepted is not None:
+        return NoticeEffect(accepted)
+    if any(f.status in _NOT_TAKEN for f in proof):
+        presented = min(
+            [d for d in (_first(proof, "presented"), presented_on) if d is not None],
+            default=None,
+        )
+        return NoticeEffect(presented or _first(proof, "refused"))
+    if any(f.status == "returned" for f in proof):
+        return NoticeEffect(None, resend=True)
+    return NoticeEffect(presented_on)
 
 
 def days_after(start: dt.date, days: int, calendar: BusinessCalendar) -> dt.date:
@@ -43,19 +102,34 @@ def months_after(start: dt.date, months: int, calendar: BusinessCalendar) -> dt.
     return calendar.roll_forward(add_months(start, months))
 
 
+def notice_effect(
+    *,
+    served_on: dt.date | None,
+    acknowledged_on: dt.date | None,
+    presented_on: dt.date | None,
+    proof: Sequence[ProofFact] = (),
+) -> NoticeEffect:
+    """The day a mise en demeure takes effect, from which its deadline runs.
+
+    Served by a commissaire de justice: the date of service of the act (DOMAIN.md, "Rules added
+    on 2026-12-01"). By registered letter (paper or electronic): the AR typed in, else what its
+    proof events say (`letter_effect`). None until one of them is known."""
+    if served_on or acknowledged_on:
+        return NoticeEffect(served_on or acknowledged_on)
+    return letter_effect(proof, presented_on)
+
+
 def notice_start(
     *,
     served_on: dt.date | None,
     acknowledged_on: dt.date | None,
     presented_on: dt.date | None,
+    proof: Sequence[ProofFact] = (),
 ) -> dt.date | None:
-    """The day a mise en demeure takes effect, from which its deadline runs.
-
-    Served by a commissaire de justice: the date of service of the act (DOMAIN.md, "Rules added
-    on 2026-12-01"). By registered letter: the AR when it was accepted, else its first
-    presentation (a refused, neglected or unclaimed letter takes effect when first presented).
-    None until one of them is known."""
-    return served_on or acknowledged_on or presented_on
+    """The day a mise en demeure takes effect (`notice_effect`), None while unknown."""
+    return notice_effect(
+        served_on=served_on, acknowledged_on=acknowledged_on, presented_on=presented_on, proof=proof
+    ).start
 
 
 def formal_notice_deadline(
@@ -65,10 +139,11 @@ def formal_notice_deadline(
     presented_on: dt.date | None,
     days: int,
     calendar: BusinessCalendar,
+    proof: Sequence[ProofFact] = (),
 ) -> dt.date | None:
     """The last day to pay a mise en demeure: `days` days from the day it took effect, extended
-    to the next working day; None while that day is unknown."""
+    to the next working day; None while that day is unknown (or the letter came back)."""
     start = notice_start(
-        served_on=served_on, acknowledged_on=acknowledged_on, presented_on=presented_on
+        served_on=served_on, acknowledged_on=acknowledged_on, presented_on=presented_on, proof=proof
     )
     return None if start is None else days_after(start, days, calendar)

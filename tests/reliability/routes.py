@@ -32,9 +32,10 @@ ID_FIELDS = {
     "key_id": "api_key",
 }
 # Fields ending in _id that are not references to another object.
-NOT_REFERENCES = {"external_id", "message_id"}  # message_id: a platform's message (lifecycle)
+# message_id: a platform's message (lifecycle); report_id: a registered-mail provider's report
+NOT_REFERENCES = {"external_id", "message_id", "report_id"}
 # Path parameters that are not ids, with a value every route accepts.
-PATH_VALUES = {"kind": "reminder_1"}
+PATH_VALUES = {"kind": "reminder_1", "provider": "ar24"}
 
 PUBLIC_PREFIXES = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 

@@ -66,7 +66,14 @@ async def build_world(client: httpx.AsyncClient, tenant: TenantClient, canary: s
     action = await _ok(
         await client.post(
             f"/v1/invoices/{invoice['id']}/actions",
-            json={"type": "note", "performed_at": performed_at(DEFAULT_NOW), "note": canary},
+            # A mise en demeure by registered letter: the routes of its proof events apply to it.
+            json={
+                "type": "formal_notice",
+                "channel": "registered_letter",
+                "performed_at": performed_at(DEFAULT_NOW),
+                "note": canary,
+                "proof": {"tracking_number": "1A0000000001"},
+            },
             headers=h,
         )
     )
@@ -194,6 +201,7 @@ BODIES: dict[str, Any] = {
     "resolve_dispute": {"resolution": "rejected"},
     "record_action": {"type": "note", "performed_at": performed_at(DEFAULT_NOW), "note": "probe"},
     "update_action": {"note": "probe"},
+    "record_proof_event": {"status": "deposited", "at": performed_at(DEFAULT_NOW)},
     "add_document": {"kind": "delivery_note"},
     "create_policy": {
         "name": "Probe policy",

@@ -33,6 +33,7 @@ from app.core.errors import Conflict, FieldError, Unprocessable
 from app.escalation.actions.models import Action
 from app.escalation.policies.service import policy_for_creditor
 from app.escalation.policy import Policy
+from app.escalation.service import proof_facts
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.debtors.schemas import Language
@@ -152,12 +153,14 @@ async def letter_context(
     policy = await policy_for_creditor(session, creditor)
     deadline_date = None
     if kind == "formal_notice" and sending is not None:
+        proof = await proof_facts(session, [invoice.id], clock)
         deadline_date = deadlines.formal_notice_deadline(
             served_on=sending.served_on,
             acknowledged_on=sending.acknowledged_at,
             presented_on=sending.presented_at,
             days=policy.formal_notice_deadline_days,
             calendar=policy.calendar,
+            proof=proof.get(sending.id, ()),
         )
     # As of the letter's day: payments recorded since do not change a letter already sent.
     claim = await claim_for(session, invoice, dated, debtor=debtor, creditor=creditor)

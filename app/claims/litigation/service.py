@@ -22,13 +22,30 @@ from app.claims.schemas import ClaimInsolvencyOut
 from app.claims.service import invoice_claim, invoice_claim_out
 from app.core.clock import Clock
 from app.escalation.actions.models import Action
+from app.escalation.service import proof_facts
 from app.ledger.debtors.models import Debtor
 from app.ledger.documents.models import Document
 from app.ledger.invoices.models import Invoice
+from app.legal import deadlines
 from app.legal import figures as legal
 from app.legal.interest import Claim
 
 PROOF_KINDS = ("signed_quote", "purchase_order", "delivery_note", "contract")
+
+
+async def _took_effect(
+    session: AsyncSession, notice: Action, clock: Clock | None
+) -> dt.date | None:
+    """The day the mise en demeure took effect: as typed in, or from its proof events."""
+    facts = (
+        (await proof_facts(session, [notice.invoice_id], clock)).get(notice.id, []) if clock else []
+    )
+    return deadlines.notice_start(
+        served_on=notice.served_on,
+        acknowledged_on=notice.acknowledged_at,
+        presented_on=notice.presented_at,
+        proof=facts,
+    )
 
 
 async def readiness(
@@ -54,7 +71,7 @@ async def readiness(
     found = await invoice_claim(session, invoice, today, debtor=debtor)
     claim = found.claim
     notice = notices[0] if notices else None
-    received = notice and (notice.served_on or notice.acknowledged_at or notice.presented_at)
+    received = notice and await _took_effect(session, notice, clock)
     deadline = invoice.formal_notice_deadline
     limitation = invoice.limitation_ends_on
     insolvent = debtor.insolvency_procedure is not None

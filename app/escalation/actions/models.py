@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, func
+from sqlalchemy import Boolean, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
@@ -16,7 +16,18 @@ class Action(Base):
     records (PATCH only completes proof, note and outcome)."""
 
     __tablename__ = "actions"
-    __table_args__ = (Index("ix_actions_invoice_id_performed_at", "invoice_id", "performed_at"),)
+    __table_args__ = (
+        Index("ix_actions_invoice_id_performed_at", "invoice_id", "performed_at"),
+        # The registered-mail callbacks find the letter by the provider's id, in one tenant.
+        Index(
+            "uq_actions_tenant_id_provider_provider_ref",
+            "tenant_id",
+            "provider",
+            "provider_ref",
+            unique=True,
+            postgresql_where=text("provider_ref IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
@@ -28,6 +39,8 @@ class Action(Base):
     note: Mapped[str | None] = mapped_column(String(2000))
     outcome: Mapped[str | None] = mapped_column(String(2000))
     tracking_number: Mapped[str | None] = mapped_column(String(64))
+    provider: Mapped[str | None] = mapped_column(String(32))  # registered-mail provider
+    provider_ref: Mapped[str | None] = mapped_column(String(128))  # its id of the letter
     acknowledged_at: Mapped[dt.date | None]  # AR signed
     presented_at: Mapped[dt.date | None]  # letter first presented (unclaimed)
     served_on: Mapped[dt.date | None]  # act served by a commissaire de justice

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchem
 from app.core.clock import Clock
 from app.core.types import Day, InputModel, JsonExample, Note
 from app.escalation.engine import ActionType
-from app.escalation.policy import Channel
+from app.escalation.policy import FORMAL_NOTICE_CHANNELS, Channel
 
 # RFC 3339: a full date, "T" (or a space), a full time and an offset (Z or +hh:mm).
 _RFC3339: Final = re.compile(
@@ -67,6 +67,10 @@ _LOCAL_DAY: Final = (
 )
 PROOF_DATES: Final = ("acknowledged_at", "presented_at", "served_on")
 
+# A provider's name (lower case) and its id of a letter.
+ProviderName = Annotated[str, Field(min_length=2, max_length=32, pattern=r"^[a-z0-9_-]+$")]
+ProviderRef = Annotated[str, Field(min_length=1, max_length=128)]
+
 
 def local_day(value: dt.date | None, clock: Clock) -> dt.date | None:
     """The day a proof date counts as: a timestamp's local day, a date as given."""
@@ -91,6 +95,17 @@ class ProofIn(InputModel):
         default=None,
         description="Registered letter: when it was first presented (pli avisé); the deadline "
         "runs from it when the letter is refused, neglected or not claimed." + _LOCAL_DAY,
+    )
+    provider: ProviderName | None = Field(
+        default=None,
+        description="Registered-mail provider that carries the letter (`ar24`, `maileva`, or "
+        "another name): with `provider_ref`, how its callbacks find this action.",
+    )
+    provider_ref: ProviderRef | None = Field(
+        default=None,
+        description="The provider's id of the letter (AR24: the mail id; Maileva: the sending "
+        "id). `POST /v1/registered-mail/{provider}/callback` matches the provider's reports "
+        "to this action by it; unique per tenant and provider.",
     )
     served_on: DayOrInstant | None = Field(
         default=None,
@@ -118,6 +133,8 @@ ACTION_EXAMPLE: JsonExample = {
     "outcome": None,
     "proof": {
         "tracking_number": "1A23456789012",
+        "provider": None,
+        "provider_ref": None,
         "acknowledged_at": "2026-03-19",
         "presented_at": None,
         "served_on": None,
@@ -169,13 +186,18 @@ class ActionCreate(InputModel):
         if not 1900 <= self.performed_at.year <= 9000:  # near year 1 or 9999 it overflows
             raise ValueError("performed_at is out of range (years 1900 to 9000)")
         if self.type == "formal_notice":
-            if self.channel not in ("registered_letter", "commissaire_de_justice"):
+            if self.channel not in FORMAL_NOTICE_CHANNELS:
                 raise ValueError(
-                    "a mise en demeure is recorded with channel registered_letter (LRAR) or "
-                    "commissaire_de_justice; an e-mail does not prove receipt"
+                    "a mise en demeure is recorded with channel registered_letter (LRAR), lre "
+                    "(qualified electronic registered letter) or commissaire_de_justice; an "
+                    "e-mail does not prove receipt"
                 )
-            if self.proof is None or self.proof.tracking_number is None:
-                raise ValueError("a mise en demeure needs proof.tracking_number")
+            proof = self.proof
+            if proof is None or (proof.tracking_number is None and proof.provider_ref is None):
+                raise ValueError(
+                    "a mise en demeure needs proof.tracking_number (or the registered-mail "
+                    "provider's proof.provider_ref)"
+                )
         if self.type == "phone_call" and self.channel not in (None, "phone"):
             raise ValueError("a phone_call has channel phone")
         if self.type == "promise_to_pay" and self.promised_date is None:
@@ -198,6 +220,8 @@ class ActionUpdate(InputModel):
 
 class ProofOut(BaseModel):
     tracking_number: str | None
+    provider: str | None = Field(default=None, description="The registered-mail provider")
+    provider_ref: str | None = Field(default=None, description="The provider's id of the letter")
     acknowledged_at: dt.date | None = Field(description="The local day the AR was signed")
     presented_at: dt.date | None = Field(description="The local day of the first presentation")
     served_on: dt.date | None = Field(

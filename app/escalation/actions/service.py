@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.crud import get_owned
-from app.core.db import flush, mark_invoice_changed
+from app.core.crud import flush_or_conflict, get_owned
+from app.core.db import mark_invoice_changed
 from app.core.errors import Conflict, FieldError, Unprocessable
 from app.core.ids import new_id
 from app.core.pagination import Page, PageParams, page_of
@@ -29,8 +29,14 @@ from app.escalation.engine import ActionType, RecordedAction, count_contacts
 from app.escalation.policy import Channel
 from app.escalation.procedure import pv_earliest
 from app.escalation.service import EngineInputs, load_engine_inputs, to_recorded
+from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
 from app.legal import figures as legal
+
+_CONFLICTS = {
+    "uq_actions_tenant_id_provider_provider_ref": "Another action of this tenant has this "
+    "proof.provider_ref with this provider: one letter is one action."
+}
 
 # Clock skew tolerated between the integrator's servers and ours.
 _FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -48,6 +54,8 @@ def to_out(action: Action) -> ActionOut:
         outcome=action.outcome,
         proof=ProofOut(
             tracking_number=action.tracking_number,
+            provider=action.provider,
+            provider_ref=action.provider_ref,
             acknowledged_at=action.acknowledged_at,
             presented_at=action.presented_at,
             served_on=action.served_on,
@@ -188,6 +196,32 @@ def _check_pv(performed_on: dt.date, inputs: EngineInputs) -> None:
         )
 
 
+def _check_lre_consent(channel: Channel | None, performed_at: dt.datetime, debtor: Debtor) -> None:
+    """A consumer receives electronic registered letters only with their prior consent."""
+    if channel != "lre" or debtor.kind != "consumer":
+        return
+    given = debtor.lre_consent_at
+    if given is None or given > performed_at:
+        raise Unprocessable(
+            "An electronic registered letter (LRE) to a consumer needs their prior consent: "
+            "\"Dans le cas où le destinataire n'est pas un professionnel, celui-ci doit avoir "
+            "exprimé à l'expéditeur son consentement à recevoir des envois recommandés "
+            'électroniques" (Code des postes et des communications électroniques, art. L100 '
+            "II; the LRE itself: eIDAS regulation 910/2014, art. 44). Record the debtor's "
+            "lre_consent (PATCH /v1/debtors/{id}) given before the sending, or send a paper "
+            "registered_letter.",
+            errors=[
+                FieldError(
+                    loc=["body", "channel"],
+                    msg="no prior LRE consent of the consumer debtor"
+                    if given is None
+                    else f"the debtor's LRE consent was given later ({given.isoformat()})",
+                )
+            ],
+            legal_reference="CPCE L100 II; eIDAS art. 44",
+        )
+
+
 async def record_action(
     session: AsyncSession, tenant_id: str, invoice_id: str, data: ActionCreate, clock: Clock
 ) -> Action:
@@ -213,6 +247,8 @@ async def record_action(
         note=data.note,
         outcome=data.outcome,
         tracking_number=proof.tracking_number if proof else None,
+        provider=proof.provider if proof else None,
+        provider_ref=proof.provider_ref if proof else None,
         acknowledged_at=days.get("acknowledged_at"),
         presented_at=days.get("presented_at"),
         served_on=days.get("served_on"),
@@ -229,6 +265,7 @@ async def record_action(
 
     inputs = (await load_engine_inputs(session, [invoice], clock))[invoice.id]
     _check_procedure(data, performed_on, inputs)
+    _check_lre_consent(sent_by, data.performed_at, inputs.debtor)
     before = count_contacts(inputs.policy, inputs.state, inputs.actions)
     after = count_contacts(
         inputs.policy, inputs.state, [*inputs.actions, to_recorded(action, clock)]
@@ -248,7 +285,7 @@ async def record_action(
         )
     session.add(action)
     mark_invoice_changed(session, invoice, clock)
-    await flush(session)
+    await flush_or_conflict(session, _CONFLICTS)
     await session.refresh(action)
     return action
 
@@ -275,7 +312,7 @@ async def update_action(
             setattr(action, field, value)
     _check_proof_dates(clock.local_day(action.performed_at), action, clock.today())
     mark_invoice_changed(session, invoice, clock)
-    await flush(session)
+    await flush_or_conflict(session, _CONFLICTS)
     await session.refresh(action)
     return action
 

@@ -52,5 +52,8 @@ class Debtor(Base):
     insolvency_procedure: Mapped[InsolvencyProcedure | None] = mapped_column(String(32))
     insolvency_opened_on: Mapped[dt.date | None]
     insolvency_published_on: Mapped[dt.date | None]  # BODACC publication of the judgment
+    # A consumer's prior consent to receive electronic registered letters (CPCE L100).
+    lre_consent_at: Mapped[dt.datetime | None]
+    lre_consent_evidence: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

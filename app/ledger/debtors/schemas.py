@@ -45,6 +45,7 @@ DEBTOR_EXAMPLE: JsonExample = {
     "address": {**_ADDRESS, "line2": None},
     "language": "fr",
     "insolvency": None,
+    "lre_consent": None,
     "created_at": "2026-01-15T10:02:11Z",
     "updated_at": "2026-01-15T10:02:11Z",
 }
@@ -87,6 +88,38 @@ class InsolvencyOut(BaseModel):
     )
 
 
+class LreConsent(InputModel):
+    """A consumer's prior consent to receive electronic registered letters (LRE). CPCE L100 II:
+    "Dans le cas où le destinataire n'est pas un professionnel, celui-ci doit avoir exprimé à
+    l'expéditeur son consentement à recevoir des envois recommandés électroniques." Without
+    it, a formal notice by channel `lre` to a consumer is refused (422)."""
+
+    given_at: dt.datetime = Field(
+        description="When the debtor gave it (RFC 3339 with offset); an LRE sent before does "
+        "not count",
+        examples=["2026-01-10T09:30:00+01:00"],
+    )
+    evidence: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Where the proof of consent is kept: a contract clause, a signed form, "
+        "the provider's consent manager reference",
+        examples=["Contrat n° 2026-114, article 12 (signé le 10/01/2026)"],
+    )
+
+    @field_validator("given_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("given_at needs a UTC offset (RFC 3339)")
+        return value
+
+
+class LreConsentOut(BaseModel):
+    given_at: dt.datetime
+    evidence: str | None
+
+
 class DebtorFields(InputModel):
     siren: Siren | None = None
     siret: Siret | None = Field(
@@ -100,6 +133,11 @@ class DebtorFields(InputModel):
     )
     external_id: ExternalId | None = None
     insolvency: Insolvency | None = None
+    lre_consent: LreConsent | None = Field(
+        default=None,
+        description="A consumer's prior consent to electronic registered letters (CPCE L100 "
+        "II); `null` withdraws it. Not needed for a business debtor.",
+    )
 
 
 class DebtorCreate(DebtorFields):
@@ -144,5 +182,8 @@ class DebtorOut(BaseModel):
     language: Language
     external_id: str | None
     insolvency: InsolvencyOut | None
+    lre_consent: LreConsentOut | None = Field(
+        default=None, description="Prior consent to electronic registered letters (CPCE L100)"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime

@@ -14,7 +14,13 @@ from app.core.pagination import Page, PageParams, page_of
 from app.core.types import siret_outside_siren
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
-from app.ledger.debtors.schemas import DebtorCreate, DebtorOut, DebtorUpdate, InsolvencyOut
+from app.ledger.debtors.schemas import (
+    DebtorCreate,
+    DebtorOut,
+    DebtorUpdate,
+    InsolvencyOut,
+    LreConsentOut,
+)
 from app.ledger.invoices.models import Invoice
 from app.legal.insolvency import declaration_deadline
 
@@ -34,17 +40,26 @@ def to_out(debtor: Debtor) -> DebtorOut:
         if debtor.insolvency_procedure and debtor.insolvency_opened_on
         else None
     )
+    consent = (
+        LreConsentOut(given_at=debtor.lre_consent_at, evidence=debtor.lre_consent_evidence)
+        if debtor.lre_consent_at is not None
+        else None
+    )
+    computed = {"insolvency": insolvency, "lre_consent": consent}
     out = DebtorOut.model_validate(
         {
-            **{c: getattr(debtor, c) for c in DebtorOut.model_fields if c != "insolvency"},
-            "insolvency": insolvency,
+            **{c: getattr(debtor, c) for c in DebtorOut.model_fields if c not in computed},
+            **computed,
         }
     )
     return out
 
 
 def _values(data: DebtorCreate | DebtorUpdate) -> dict[str, Any]:
-    values = data.model_dump(exclude_unset=True, exclude={"insolvency"})
+    values = data.model_dump(exclude_unset=True, exclude={"insolvency", "lre_consent"})
+    if "lre_consent" in data.model_fields_set:
+        values["lre_consent_at"] = data.lre_consent.given_at if data.lre_consent else None
+        values["lre_consent_evidence"] = data.lre_consent.evidence if data.lre_consent else None
     if "address" in values and data.address is not None:
         values["address"] = data.address.model_dump()
     if "insolvency" in data.model_fields_set:

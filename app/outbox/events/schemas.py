@@ -14,6 +14,7 @@ EventType = Literal[
     "dunning.step_due",
     "invoice.formal_notice_required",
     "formal_notice.deadline_expired",
+    "formal_notice.proof_updated",
     "payment_plan.installment_missed",
     "invoice.paid",
     "invoice.dispute_opened",
