@@ -18,6 +18,7 @@ from app.core.types import (
     RateIn,
     RateOut,
 )
+from app.ledger.documents.schemas import DocumentOut
 
 InvoiceStatus = Literal["open", "paid", "cancelled", "written_off"]
 # The dunning state the escalation engine answers, stored on the invoice.
@@ -204,3 +205,42 @@ class BatchResult(BaseModel):
 
 class CloseInvoice(InputModel):
     reason: str = Field(min_length=1, max_length=2000)
+
+
+# --- e-invoice intake -----------------------------------------------------------------------------
+
+EInvoiceFormatOut = Literal["facturx", "cii", "ubl"]
+ImportOutcome = Literal["created", "updated", "unchanged"]
+
+
+class EInvoiceIntake(BaseModel):
+    """What `POST /v1/invoices/import` detected in the file and did with it."""
+
+    format: EInvoiceFormatOut = Field(
+        description="facturx: a Factur-X PDF (its CII XML read); cii: a CII XML "
+        "(rsm:CrossIndustryInvoice); ubl: a UBL 2.1 Invoice XML"
+    )
+    profile: str | None = Field(
+        description="The Factur-X / EN 16931 level its guideline id (BT-24) names: minimum, "
+        "basicwl, basic, en16931, extended, extended-ctc-fr; null when it names none",
+        examples=["en16931"],
+    )
+    type_code: str = Field(
+        description="Document type (BT-3, UNTDID 1001): 380 commercial invoice, 384 corrected, "
+        "389 self-billed, 386 prepayment...",
+        examples=["380"],
+    )
+    outcome: ImportOutcome = Field(
+        description="created (201); updated: the invoice with this number changed (200); "
+        "unchanged: already imported as it is (200)"
+    )
+    debtor_created: bool = Field(
+        description="true when no debtor of the creditor had the buyer's identifier or SIREN"
+    )
+    document: DocumentOut = Field(description="The document keeping the file (kind `invoice`)")
+
+
+class ImportedInvoice(InvoiceOut):
+    """The invoice as `GET /v1/invoices/{id}` shows it, and what the import detected."""
+
+    intake: EInvoiceIntake

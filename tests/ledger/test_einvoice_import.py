@@ -1,0 +1,387 @@
+"""POST /v1/invoices/import: Factur-X PDFs, CII and UBL XML files built here with the same
+library the service reads them with (factur-x, fpdf2 for the visible PDF)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from facturx import generate_from_binary
+from fpdf import FPDF
+
+from tests.conftest import make_tenant
+from tests.factories import VALID_SIREN, create_creditor, create_debtor
+
+BUYER_SIREN = "542107651"
+BUYER_VAT = "FR13542107651"
+PDF = {"Content-Type": "application/pdf"}
+XML = {"Content-Type": "application/xml"}
+
+
+def cii_xml(
+    *,
+    number: str = "F-2026-001",
+    type_code: str = "380",
+    issue: str = "20261110",
+    due: str | None = "20261210",
+    amount: str | None = "1200.00",
+    currency: str = "EUR",
+    seller_legal_id: str = f'<ram:ID schemeID="0002">{VALID_SIREN}</ram:ID>',
+    seller_vat: str = "FR44732829320",
+    buyer_id: str = "",
+    buyer_legal_id: str = f'<ram:ID schemeID="0002">{BUYER_SIREN}</ram:ID>',
+    buyer_name: str = "Client Martin SAS",
+    level: str = "urn:cen.eu:en16931:2017",
+) -> bytes:
+    """A CII invoice (EN 16931 header, no lines: the service reads none)."""
+    due_block = (
+        f'<ram:SpecifiedTradePaymentTerms><ram:DueDateDateTime><udt:DateTimeString format="102">'
+        f"{due}</udt:DateTimeString></ram:DueDateDateTime></ram:SpecifiedTradePaymentTerms>"
+        if due
+        else ""
+    )
+    due_amount = f"<ram:DuePayableAmount>{amount}</ram:DuePayableAmount>" if amount else ""
+    seller_org = (
+        f"<ram:SpecifiedLegalOrganization>{seller_legal_id}</ram:SpecifiedLegalOrganization>"
+        if seller_legal_id
+        else ""
+    )
+    seller_tax = (
+        f'<ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">{seller_vat}</ram:ID>'
+        "</ram:SpecifiedTaxRegistration>"
+        if seller_vat
+        else ""
+    )
+    buyer_org = (
+        f"<ram:SpecifiedLegalOrganization>{buyer_legal_id}</ram:SpecifiedLegalOrganization>"
+        if buyer_legal_id
+        else ""
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+ xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+ xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
+ xmlns:qdt="urn:un:unece:uncefact:data:standard:QualifiedDataType:100">
+ <rsm:ExchangedDocumentContext><ram:GuidelineSpecifiedDocumentContextParameter>
+  <ram:ID>{level}</ram:ID></ram:GuidelineSpecifiedDocumentContextParameter>
+ </rsm:ExchangedDocumentContext>
+ <rsm:ExchangedDocument><ram:ID>{number}</ram:ID><ram:TypeCode>{type_code}</ram:TypeCode>
+  <ram:IssueDateTime><udt:DateTimeString format="102">{issue}</udt:DateTimeString></ram:IssueDateTime>
+ </rsm:ExchangedDocument>
+ <rsm:SupplyChainTradeTransaction>
+  <ram:ApplicableHeaderTradeAgreement>
+   <ram:SellerTradeParty><ram:Name>Atelier Dupont SARL</ram:Name>{seller_org}
+    <ram:PostalTradeAddress><ram:CountryID>FR</ram:CountryID></ram:PostalTradeAddress>{seller_tax}
+   </ram:SellerTradeParty>
+   <ram:BuyerTradeParty>{buyer_id}<ram:Name>{buyer_name}</ram:Name>{buyer_org}</ram:BuyerTradeParty>
+  </ram:ApplicableHeaderTradeAgreement>
+  <ram:ApplicableHeaderTradeDelivery/>
+  <ram:ApplicableHeaderTradeSettlement>
+   <ram:InvoiceCurrencyCode>{currency}</ram:InvoiceCurrencyCode>
+   <ram:ApplicableTradeTax><ram:CalculatedAmount>200.00</ram:CalculatedAmount>
+    <ram:TypeCode>VAT</ram:TypeCode><ram:BasisAmount>1000.00</ram:BasisAmount>
+    <ram:CategoryCode>S</ram:CategoryCode><ram:RateApplicablePercent>20.00</ram:RateApplicablePercent>
+   </ram:ApplicableTradeTax>{due_block}
+   <ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+    <ram:LineTotalAmount>1000.00</ram:LineTotalAmount>
+    <ram:TaxBasisTotalAmount>1000.00</ram:TaxBasisTotalAmount>
+    <ram:TaxTotalAmount currencyID="{currency}">200.00</ram:TaxTotalAmount>
+    <ram:GrandTotalAmount>1200.00</ram:GrandTotalAmount>{due_amount}
+   </ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+  </ram:ApplicableHeaderTradeSettlement>
+ </rsm:SupplyChainTradeTransaction>
+</rsm:CrossIndustryInvoice>
+""".encode()
+
+
+def ubl_xml(
+    *,
+    number: str = "F-2026-101",
+    root: str = "Invoice",
+    due: str = "<cbc:DueDate>2026-12-15</cbc:DueDate>",
+    payment_means: str = "",
+    amount: str = "960.00",
+    buyer_id: str = "CLI-042",
+) -> bytes:
+    """A UBL 2.1 invoice, seller by VAT number only, buyer by its identifier (BT-46)."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<{root} xmlns="urn:oasis:names:specification:ubl:schema:xsd:{root}-2"
+ xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+ <cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>
+ <cbc:ID>{number}</cbc:ID>
+ <cbc:IssueDate>2026-11-15</cbc:IssueDate>{due}
+ <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+ <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+ <cac:AccountingSupplierParty><cac:Party>
+  <cac:PartyTaxScheme><cbc:CompanyID>FR44732829320</cbc:CompanyID>
+   <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
+  <cac:PartyLegalEntity><cbc:RegistrationName>Atelier Dupont SARL</cbc:RegistrationName>
+  </cac:PartyLegalEntity>
+ </cac:Party></cac:AccountingSupplierParty>
+ <cac:AccountingCustomerParty><cac:Party>
+  <cac:PartyIdentification><cbc:ID>{buyer_id}</cbc:ID></cac:PartyIdentification>
+  <cac:PartyLegalEntity><cbc:RegistrationName>Client Martin SAS</cbc:RegistrationName>
+  </cac:PartyLegalEntity>
+ </cac:Party></cac:AccountingCustomerParty>{payment_means}
+ <cac:LegalMonetaryTotal>
+  <cbc:LineExtensionAmount currencyID="EUR">800.00</cbc:LineExtensionAmount>
+  <cbc:TaxExclusiveAmount currencyID="EUR">800.00</cbc:TaxExclusiveAmount>
+  <cbc:TaxInclusiveAmount currencyID="EUR">960.00</cbc:TaxInclusiveAmount>
+  <cbc:PayableAmount currencyID="EUR">{amount}</cbc:PayableAmount>
+ </cac:LegalMonetaryTotal>
+</{root}>
+""".encode()
+
+
+def plain_pdf(text: str = "Facture F-2026-001") -> bytes:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text=text)
+    return bytes(pdf.output())
+
+
+def facturx_pdf(xml: bytes | None = None) -> bytes:
+    """A Factur-X PDF: a plain PDF with the CII XML attached, made by the factur-x library."""
+    return generate_from_binary(plain_pdf(), xml or cii_xml(), check_xsd=False)
+
+
+async def post_file(client, tenant, body: bytes, headers: dict[str, str]):
+    return await client.post(
+        "/v1/invoices/import", content=body, headers={**tenant.headers, **headers}
+    )
+
+
+@pytest.fixture
+async def creditor(client, tenant):
+    return await create_creditor(client, tenant)
+
+
+async def test_facturx_pdf_creates_the_invoice_and_its_debtor(client, tenant, creditor):
+    pdf = facturx_pdf()
+    response = await post_file(client, tenant, pdf, PDF)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["creditor_id"] == creditor["id"]
+    assert (body["number"], body["issue_date"], body["due_date"]) == (
+        "F-2026-001",
+        "2026-11-10",
+        "2026-12-10",
+    )
+    assert (body["amount"], body["currency"], body["balance"]) == ("1200.00", "EUR", "1200.00")
+    intake = body["intake"]
+    assert intake["format"] == "facturx"
+    assert intake["profile"] == "en16931"
+    assert intake["type_code"] == "380"
+    assert intake["outcome"] == "created"
+    assert intake["debtor_created"] is True
+
+    # The invoice is the one GET shows; the debtor was created from the buyer.
+    shown = await client.get(f"/v1/invoices/{body['id']}", headers=tenant.headers)
+    # (next_action_at is the same instant, written in another offset, as POST /v1/invoices does.)
+    same = {k: v for k, v in shown.json().items() if k != "dunning"}
+    assert same == {k: v for k, v in body.items() if k not in ("intake", "dunning")}
+    debtor = (await client.get(f"/v1/debtors/{body['debtor_id']}", headers=tenant.headers)).json()
+    assert (debtor["name"], debtor["siren"], debtor["kind"]) == (
+        "Client Martin SAS",
+        BUYER_SIREN,
+        "business",
+    )
+
+
+async def test_the_file_is_kept_as_a_document_and_downloads_byte_for_byte(client, tenant, creditor):
+    pdf = facturx_pdf()
+    body = (await post_file(client, tenant, pdf, PDF)).json()
+    document = body["intake"]["document"]
+    assert document["kind"] == "invoice"
+    assert document["reference"] == "F-2026-001"
+    assert document["file"]["content_type"] == "application/pdf"
+    assert document["file"]["size"] == len(pdf)
+    assert document["file"]["sha256"] == hashlib.sha256(pdf).hexdigest()
+
+    listed = await client.get(f"/v1/invoices/{body['id']}/documents", headers=tenant.headers)
+    assert [d["id"] for d in listed.json()["data"]] == [document["id"]]
+    download = await client.get(document["file"]["url"], headers=tenant.headers)
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/pdf"
+    assert "F-2026-001.pdf" in download.headers["content-disposition"]
+    assert download.content == pdf
+
+
+async def test_importing_the_same_file_twice_creates_one_invoice(client, tenant, creditor):
+    pdf = facturx_pdf()
+    first = await post_file(client, tenant, pdf, PDF)
+    second = await post_file(client, tenant, pdf, PDF)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.json()["id"] == first.json()["id"]
+    assert second.json()["intake"]["outcome"] == "unchanged"
+    assert second.json()["intake"]["debtor_created"] is False
+    assert second.json()["intake"]["document"]["id"] == first.json()["intake"]["document"]["id"]
+
+    invoices = await client.get("/v1/invoices", headers=tenant.headers)
+    assert len(invoices.json()["data"]) == 1
+    debtors = await client.get("/v1/debtors", headers=tenant.headers)
+    assert len(debtors.json()["data"]) == 1
+    documents = await client.get(
+        f"/v1/invoices/{first.json()['id']}/documents", headers=tenant.headers
+    )
+    assert len(documents.json()["data"]) == 1
+
+
+async def test_a_corrected_file_updates_the_invoice_and_keeps_both_files(client, tenant, creditor):
+    first = (await post_file(client, tenant, cii_xml(), XML)).json()
+    corrected = cii_xml(amount="1100.00", due="20261220")
+    response = await post_file(client, tenant, corrected, XML)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == first["id"]
+    assert body["intake"]["outcome"] == "updated"
+    assert (body["amount"], body["due_date"]) == ("1100.00", "2026-12-20")
+    documents = await client.get(f"/v1/invoices/{body['id']}/documents", headers=tenant.headers)
+    assert len(documents.json()["data"]) == 2
+
+
+async def test_a_cii_xml_is_read(client, tenant, creditor):
+    response = await post_file(client, tenant, cii_xml(), {"Content-Type": "text/xml"})
+    assert response.status_code == 201, response.text
+    intake = response.json()["intake"]
+    assert (intake["format"], intake["profile"]) == ("cii", "en16931")
+    assert intake["document"]["file"]["content_type"] == "text/xml"
+    assert intake["document"]["file"]["name"] == "F-2026-001.xml"
+
+
+async def test_a_ubl_xml_finds_the_creditor_by_its_vat_number(client, tenant):
+    # The creditor has no SIREN on file: the seller's VAT number names it.
+    creditor = await create_creditor(client, tenant, siren=None)
+    response = await post_file(client, tenant, ubl_xml(), XML)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["creditor_id"] == creditor["id"]
+    assert (body["number"], body["amount"], body["due_date"]) == (
+        "F-2026-101",
+        "960.00",
+        "2026-12-15",
+    )
+    assert body["intake"]["format"] == "ubl"
+    debtor = (await client.get(f"/v1/debtors/{body['debtor_id']}", headers=tenant.headers)).json()
+    assert debtor["external_id"] == "CLI-042"
+
+
+async def test_a_seller_named_by_its_vat_number_only_finds_the_creditor_by_siren(
+    client, tenant, creditor
+):
+    # FR44 732829320: the SIREN inside the VAT number is the creditor's.
+    xml = cii_xml(seller_legal_id="", seller_vat="FR44732829320")
+    response = await post_file(client, tenant, xml, XML)
+    assert response.status_code == 201, response.text
+    assert response.json()["creditor_id"] == creditor["id"]
+
+
+async def test_ubl_due_date_from_payment_means(client, tenant, creditor):
+    means = (
+        "<cac:PaymentMeans><cbc:PaymentMeansCode>30</cbc:PaymentMeansCode>"
+        "<cbc:PaymentDueDate>2027-01-05</cbc:PaymentDueDate></cac:PaymentMeans>"
+    )
+    response = await post_file(client, tenant, ubl_xml(due="", payment_means=means), XML)
+    assert response.status_code == 201, response.text
+    assert response.json()["due_date"] == "2027-01-05"
+
+
+async def test_the_debtor_is_matched_by_siren(client, tenant, creditor):
+    known = await create_debtor(client, tenant, creditor["id"], siren=BUYER_SIREN)
+    response = await post_file(client, tenant, cii_xml(), XML)
+    assert response.status_code == 201, response.text
+    assert response.json()["debtor_id"] == known["id"]
+    assert response.json()["intake"]["debtor_created"] is False
+
+
+async def test_the_debtor_is_matched_by_its_code_before_its_siren(client, tenant, creditor):
+    await create_debtor(client, tenant, creditor["id"], siren=BUYER_SIREN)
+    coded = await create_debtor(client, tenant, creditor["id"], external_id="CLI-042")
+    xml = cii_xml(buyer_id="<ram:ID>CLI-042</ram:ID>")
+    response = await post_file(client, tenant, xml, XML)
+    assert response.status_code == 201, response.text
+    assert response.json()["debtor_id"] == coded["id"]
+
+
+async def test_another_tenants_creditor_is_not_found(client, tenant, creditor):
+    other = await make_tenant(client, "Tenant B")
+    response = await post_file(client, other, facturx_pdf(), PDF)
+    assert response.status_code == 422
+    assert response.json()["type"].endswith("/unknown-party")
+    assert VALID_SIREN in response.json()["detail"]
+    # Nothing was written for anyone.
+    assert (await client.get("/v1/invoices", headers=tenant.headers)).json()["data"] == []
+
+
+def _bad_files() -> list[tuple[str, bytes, dict[str, str], str]]:
+    return [
+        ("not a file", b"hello, this is text", PDF, "neither a PDF nor an XML"),
+        ("broken pdf", b"%PDF-1.7\n garbage", PDF, "PDF cannot be read"),
+        ("plain pdf", plain_pdf(), PDF, "no Factur-X XML"),
+        ("broken xml", b"<Invoice><cbc:ID>", XML, "not well-formed"),
+        ("other xml", b"<order xmlns='urn:x'/>", XML, "neither a CII invoice"),
+        ("no number", cii_xml(number=""), XML, "no invoice number"),
+        ("no due date", cii_xml(due=None), XML, "no due date"),
+        ("bad date", cii_xml(issue="2026-11-10"), XML, "cannot be read"),
+        ("no amount", cii_xml(amount=None), XML, "amount due"),
+        ("negative", cii_xml(amount="-120.00"), XML, "negative"),
+        ("zero", cii_xml(amount="0.00"), XML, "zero"),
+        ("currency", cii_xml(currency="XYZ"), XML, "not an ISO 4217 currency"),
+        ("credit note 381", cii_xml(type_code="381"), XML, "credit note"),
+        ("UBL credit note", ubl_xml(root="CreditNote"), XML, "credit note"),
+        ("unknown seller", cii_xml(seller_legal_id="", seller_vat=""), XML, "no SIREN"),
+        (
+            "anonymous buyer",
+            cii_xml(buyer_legal_id=""),
+            XML,
+            "cannot be matched or created",
+        ),
+        ("nameless buyer", cii_xml(buyer_name=""), XML, "cannot be created as a debtor"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "headers", "reason"), _bad_files(), ids=[c[0] for c in _bad_files()]
+)
+async def test_unreadable_files_are_422_with_the_reason(
+    client, tenant, creditor, case, body, headers, reason
+):
+    response = await post_file(client, tenant, body, headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert reason in response.json()["detail"]
+    assert (await client.get("/v1/invoices", headers=tenant.headers)).json()["data"] == []
+
+
+async def test_another_media_type_is_415(client, tenant, creditor):
+    response = await client.post(
+        "/v1/invoices/import", json={"number": "F-1"}, headers=tenant.headers
+    )
+    assert response.status_code == 415
+    assert "application/pdf" in response.json()["detail"]
+
+
+async def test_an_xml_with_external_entities_reads_no_file(client, tenant, creditor):
+    xml = cii_xml(number="&secret;").replace(
+        b"<rsm:CrossIndustryInvoice",
+        b'<!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/passwd">]>\n<rsm:CrossIndustryInvoice',
+        1,
+    )
+    response = await post_file(client, tenant, xml, XML)
+    assert response.status_code == 422
+    assert "root:" not in response.text
+
+
+async def test_a_file_over_the_body_limit_is_413(client, tenant, creditor, settings):
+    big = facturx_pdf() + b"\n%" + b"x" * settings.max_body_bytes
+    response = await post_file(client, tenant, big, PDF)
+    assert response.status_code == 413
+
+
+async def test_a_document_of_another_tenant_is_404(client, tenant, creditor):
+    body = (await post_file(client, tenant, facturx_pdf(), PDF)).json()
+    other = await make_tenant(client, "Tenant B")
+    url = body["intake"]["document"]["file"]["url"]
+    assert (await client.get(url, headers=other.headers)).status_code == 404
