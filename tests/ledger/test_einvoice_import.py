@@ -3,7 +3,9 @@ library the service reads them with (factur-x, fpdf2 for the visible PDF)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 
 import pytest
 from facturx import generate_from_binary
@@ -229,6 +231,15 @@ async def test_importing_the_same_file_twice_creates_one_invoice(client, tenant,
     assert len(documents.json()["data"]) == 1
 
 
+async def test_the_same_file_sent_twice_at_once_creates_one_invoice(client, tenant, creditor):
+    pdf = facturx_pdf()
+    answers = await asyncio.gather(*(post_file(client, tenant, pdf, PDF) for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 201], [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert len((await client.get("/v1/invoices", headers=tenant.headers)).json()["data"]) == 1
+    assert len((await client.get("/v1/debtors", headers=tenant.headers)).json()["data"]) == 1
+
+
 async def test_a_corrected_file_updates_the_invoice_and_keeps_both_files(client, tenant, creditor):
     first = (await post_file(client, tenant, cii_xml(), XML)).json()
     corrected = cii_xml(amount="1100.00", due="20261220")
@@ -374,10 +385,28 @@ async def test_an_xml_with_external_entities_reads_no_file(client, tenant, credi
     assert "root:" not in response.text
 
 
-async def test_a_file_over_the_body_limit_is_413(client, tenant, creditor, settings):
-    big = facturx_pdf() + b"\n%" + b"x" * settings.max_body_bytes
+async def test_a_factur_x_larger_than_other_bodies_is_taken_up_to_its_own_limit(
+    client, tenant, creditor, settings
+):
+    # A supporting document attached to the Factur-X: random bytes, incompressible.
+    annex = os.urandom(settings.max_body_bytes + 100_000)
+    pdf = generate_from_binary(
+        plain_pdf(),
+        cii_xml(),
+        check_xsd=False,
+        attachments={"annexe.bin": {"filedata": annex, "description": "Bon de livraison"}},
+    )
+    assert settings.max_body_bytes < len(pdf) < settings.max_import_bytes
+    response = await post_file(client, tenant, pdf, PDF)
+    assert response.status_code == 201, response.text
+    assert response.json()["intake"]["document"]["file"]["size"] == len(pdf)
+
+
+async def test_a_file_over_the_import_limit_is_413(client, tenant, creditor, settings):
+    big = facturx_pdf() + b"\n%" + b"x" * settings.max_import_bytes
     response = await post_file(client, tenant, big, PDF)
     assert response.status_code == 413
+    assert str(settings.max_import_bytes) in response.json()["detail"]
 
 
 async def test_a_document_of_another_tenant_is_404(client, tenant, creditor):

@@ -59,12 +59,13 @@ async def upsert_invoices(
     return await service.upsert_batch(session, tenant_id, body.invoices, clock)
 
 
+IMPORT_PATH = f"{router.prefix}/import"  # its own body limit (app.main)
 IMPORT_MEDIA_TYPES = ("application/pdf", "application/xml", "text/xml")
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _IMPORT_BODY = {
     "required": True,
-    "description": "The file itself as the raw request body (not multipart), at most the "
-    "service's body limit (`RELANCE_MAX_BODY_BYTES`, 1 MiB by default; larger: 413).",
+    "description": "The file itself as the raw request body (not multipart), at most "
+    "`RELANCE_MAX_IMPORT_BYTES` (10 MiB by default; larger: 413).",
     "content": {
         "application/pdf": {
             **_BINARY,
