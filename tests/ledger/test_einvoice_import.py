@@ -34,6 +34,7 @@ def cii_xml(
     buyer_legal_id: str = f'<ram:ID schemeID="0002">{BUYER_SIREN}</ram:ID>',
     buyer_name: str = "Client Martin SAS",
     level: str = "urn:cen.eu:en16931:2017",
+    credits: str | None = None,
 ) -> bytes:
     """A CII invoice (EN 16931 header, no lines: the service reads none)."""
     due_block = (
@@ -43,6 +44,12 @@ def cii_xml(
         else ""
     )
     due_amount = f"<ram:DuePayableAmount>{amount}</ram:DuePayableAmount>" if amount else ""
+    credited = (
+        f"<ram:InvoiceReferencedDocument><ram:IssuerAssignedID>{credits}</ram:IssuerAssignedID>"
+        "</ram:InvoiceReferencedDocument>"
+        if credits
+        else ""
+    )
     seller_org = (
         f"<ram:SpecifiedLegalOrganization>{seller_legal_id}</ram:SpecifiedLegalOrganization>"
         if seller_legal_id
@@ -89,7 +96,7 @@ def cii_xml(
     <ram:TaxBasisTotalAmount>1000.00</ram:TaxBasisTotalAmount>
     <ram:TaxTotalAmount currencyID="{currency}">200.00</ram:TaxTotalAmount>
     <ram:GrandTotalAmount>1200.00</ram:GrandTotalAmount>{due_amount}
-   </ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+   </ram:SpecifiedTradeSettlementHeaderMonetarySummation>{credited}
   </ram:ApplicableHeaderTradeSettlement>
  </rsm:SupplyChainTradeTransaction>
 </rsm:CrossIndustryInvoice>
@@ -104,6 +111,7 @@ def ubl_xml(
     payment_means: str = "",
     amount: str = "960.00",
     buyer_id: str = "CLI-042",
+    billing_reference: str = "",
 ) -> bytes:
     """A UBL 2.1 invoice, seller by VAT number only, buyer by its identifier (BT-46)."""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -113,8 +121,8 @@ def ubl_xml(
  <cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>
  <cbc:ID>{number}</cbc:ID>
  <cbc:IssueDate>2026-11-15</cbc:IssueDate>{due}
- <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
- <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+ <cbc:{root}TypeCode>{381 if root == "CreditNote" else 380}</cbc:{root}TypeCode>
+ <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>{billing_reference}
  <cac:AccountingSupplierParty><cac:Party>
   <cac:PartyTaxScheme><cbc:CompanyID>FR44732829320</cbc:CompanyID>
    <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
@@ -340,8 +348,13 @@ def _bad_files() -> list[tuple[str, bytes, dict[str, str], str]]:
         ("negative", cii_xml(amount="-120.00"), XML, "negative"),
         ("zero", cii_xml(amount="0.00"), XML, "zero"),
         ("currency", cii_xml(currency="XYZ"), XML, "not an ISO 4217 currency"),
-        ("credit note 381", cii_xml(type_code="381"), XML, "credit note"),
-        ("UBL credit note", ubl_xml(root="CreditNote"), XML, "credit note"),
+        ("credit note naming no invoice", cii_xml(type_code="381"), XML, "it names 0"),
+        (
+            "credit note of an unknown invoice",
+            cii_xml(number="AV-1", type_code="381", credits="F-404"),
+            XML,
+            "credits invoice F-404, which this creditor does not have",
+        ),
         ("unknown seller", cii_xml(seller_legal_id="", seller_vat=""), XML, "no SIREN"),
         (
             "anonymous buyer",
@@ -364,6 +377,51 @@ async def test_unreadable_files_are_422_with_the_reason(
     assert response.headers["content-type"] == "application/problem+json"
     assert reason in response.json()["detail"]
     assert (await client.get("/v1/invoices", headers=tenant.headers)).json()["data"] == []
+
+
+async def test_a_full_credit_note_cancels_the_invoice_once(client, tenant, creditor):
+    invoice = (await post_file(client, tenant, facturx_pdf(), PDF)).json()
+    credit_note = facturx_pdf(cii_xml(number="AV-2026-001", type_code="381", credits="F-2026-001"))
+    response = await post_file(client, tenant, credit_note, PDF)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["id"], body["status"]) == (invoice["id"], "cancelled")
+    assert body["closed_reason"] == "Credit note AV-2026-001 (e-invoice import)"
+    assert body["intake"]["outcome"] == "cancelled"
+    assert body["intake"]["document"]["reference"] == "AV-2026-001"
+    assert body["intake"]["document"]["file"]["name"] == "credit-note-AV-2026-001.pdf"
+
+    again = await post_file(client, tenant, credit_note, PDF)
+    assert again.status_code == 200
+    assert again.json()["intake"]["outcome"] == "unchanged"
+    documents = await client.get(f"/v1/invoices/{invoice['id']}/documents", headers=tenant.headers)
+    assert [d["reference"] for d in documents.json()["data"]] == ["F-2026-001", "AV-2026-001"]
+
+
+async def test_a_partial_ubl_credit_note_lowers_the_amount_once(client, tenant):
+    await create_creditor(client, tenant, siren=None)
+    invoice = (await post_file(client, tenant, ubl_xml(), XML)).json()  # 960.00
+    reference = (
+        "<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>F-2026-101</cbc:ID>"
+        "</cac:InvoiceDocumentReference></cac:BillingReference>"
+    )
+    credit_note = ubl_xml(
+        root="CreditNote", number="AV-7", due="", amount="160.00", billing_reference=reference
+    )
+    for expected in ("credited", "unchanged"):
+        response = await post_file(client, tenant, credit_note, XML)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["id"], body["intake"]["outcome"]) == (invoice["id"], expected)
+        assert (body["amount"], body["status"]) == ("800.00", "open")
+
+
+async def test_a_credit_note_larger_than_the_invoice_is_422(client, tenant, creditor):
+    await post_file(client, tenant, cii_xml(), XML)  # 1200.00
+    credit_note = cii_xml(number="AV-3", type_code="381", credits="F-2026-001", amount="1500.00")
+    response = await post_file(client, tenant, credit_note, XML)
+    assert response.status_code == 422
+    assert "exceeds invoice F-2026-001" in response.json()["detail"]
 
 
 async def test_another_media_type_is_415(client, tenant, creditor):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from sqlalchemy import select
@@ -52,6 +53,22 @@ async def add_document(
     return document
 
 
+async def has_file(session: AsyncSession, invoice: Invoice, content: bytes) -> bool:
+    """Whether one of the invoice's documents keeps exactly these bytes."""
+    return await _same_file(session, invoice, hashlib.sha256(content).hexdigest()) is not None
+
+
+async def _same_file(session: AsyncSession, invoice: Invoice, digest: str) -> Document | None:
+    return (
+        await session.execute(
+            select(Document)
+            .where(Document.invoice_id == invoice.id, Document.sha256 == digest)
+            .order_by(Document.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
 async def keep_file(
     session: AsyncSession,
     invoice: Invoice,
@@ -60,19 +77,14 @@ async def keep_file(
     content: bytes,
     content_type: str,
     file_name: str,
+    reference: str,
+    date: dt.date,
     note: str | None = None,
 ) -> tuple[Document, bool]:
     """The invoice's document holding this file, added unless the invoice already has the same
     bytes (a file sent twice is kept once); and whether it was added."""
     digest = hashlib.sha256(content).hexdigest()
-    same = (
-        await session.execute(
-            select(Document)
-            .where(Document.invoice_id == invoice.id, Document.sha256 == digest)
-            .order_by(Document.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    same = await _same_file(session, invoice, digest)
     if same is not None:
         return same, False
     document = Document(
@@ -80,8 +92,8 @@ async def keep_file(
         tenant_id=invoice.tenant_id,
         invoice_id=invoice.id,
         kind=kind,
-        reference=invoice.number,
-        date=invoice.issue_date,
+        reference=reference,
+        date=date,
         note=note,
         file_name=file_name,
         content_type=content_type,

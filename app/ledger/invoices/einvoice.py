@@ -33,9 +33,14 @@ EInvoiceFormat = Literal["facturx", "cii", "ubl"]
 CII_ROOT = "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}CrossIndustryInvoice"
 UBL_INVOICE_ROOT = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
 UBL_CREDIT_NOTE_ROOT = "{urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2}CreditNote"
-_FLAVOR = {CII_ROOT: "factur-x", UBL_INVOICE_ROOT: "ubl-2.1-invoice"}
+_FLAVOR = {
+    CII_ROOT: "factur-x",
+    UBL_INVOICE_ROOT: "ubl-2.1-invoice",
+    UBL_CREDIT_NOTE_ROOT: "ubl-2.1-creditnote",
+}
 
 # UNTDID 1001 document types (BT-3) that are credit notes: they reduce a claim, never make one.
+# (A UBL CreditNote is one whatever its code.)
 CREDIT_NOTE_TYPES = frozenset({"81", "83", "261", "262", "296", "308", "381", "396", "420", "458"})
 
 # ISO 6523 schemes of a French legal identifier (BT-30, BT-47): 0002 SIREN, 0009 SIRET.
@@ -76,8 +81,10 @@ class EInvoice:
     type_code: str
     number: str
     issue_date: dt.date
-    due_date: dt.date
-    amount_due: Decimal
+    due_date: dt.date | None  # always set on an invoice; a credit note may have none
+    amount_due: Decimal  # a credit note: the amount it credits
+    credit_note: bool
+    credited_number: str | None  # BT-25: the invoice a credit note credits
     currency: str
     seller: Party
     buyer: Party
@@ -131,13 +138,11 @@ def _xml_from_pdf(body: bytes) -> Any:
 
 
 def _read_xml(root: Any, fmt: EInvoiceFormat) -> EInvoice:
-    if root.tag == UBL_CREDIT_NOTE_ROOT:
-        raise _credit_note("a UBL CreditNote")
     flavor = _FLAVOR.get(root.tag)
     if flavor is None:
         raise UnreadableEInvoice(
             f"The XML is neither a CII invoice (rsm:CrossIndustryInvoice) nor a UBL 2.1 invoice "
-            f"(Invoice-2): its root element is {root.tag}."
+            f"or credit note (Invoice-2, CreditNote-2): its root element is {root.tag}."
         )
     profile = _profile(root, flavor)
     try:
@@ -158,20 +163,11 @@ def _profile(root: Any, flavor: str) -> str | None:
         return None
 
 
-def _credit_note(what: str) -> UnreadableEInvoice:
-    return UnreadableEInvoice(
-        f"The document is {what}: a credit note reduces a claim and is not imported. Record it "
-        "on the invoice it credits: POST /v1/invoices/{id}/cancel for a full credit, or PATCH "
-        "/v1/invoices/{id} with the reduced amount."
-    )
-
-
 def _einvoice(
     terms: dict[str, Any], root: Any, fmt: EInvoiceFormat, profile: str | None
 ) -> EInvoice:
     type_code = str(terms.get("BT-3") or "380")
-    if type_code in CREDIT_NOTE_TYPES:
-        raise _credit_note(f"a credit note (type {type_code})")
+    credit_note = root.tag == UBL_CREDIT_NOTE_ROOT or type_code in CREDIT_NOTE_TYPES
     issue_date = _required(terms, "BT-2", "the issue date")
     return EInvoice(
         format=fmt,
@@ -179,12 +175,30 @@ def _einvoice(
         type_code=type_code,
         number=_number(terms),
         issue_date=issue_date,
-        due_date=_due_date(terms, root, issue_date),
+        due_date=None if credit_note else _due_date(terms, root, issue_date),
         amount_due=_amount_due(terms),
         currency=_currency(terms),
+        credit_note=credit_note,
+        credited_number=_credited_number(terms) if credit_note else None,
         seller=_party(terms.get("BG-4") or {}),
         buyer=_party(terms.get("BG-7") or {}),
     )
+
+
+def _credited_number(terms: dict[str, Any]) -> str:
+    """The invoice a credit note credits (BG-3, BT-25): exactly one, the ledger can apply."""
+    numbers = {
+        str(ref["BT-25"]).strip()
+        for ref in terms.get("BG-3") or []
+        if isinstance(ref, dict) and ref.get("BT-25")
+    }
+    if len(numbers) != 1:
+        raise UnreadableEInvoice(
+            "The credit note must name the one invoice it credits (BG-3, preceding invoice "
+            f"reference BT-25); it names {len(numbers)}. Record it on the invoice itself: "
+            "POST /v1/invoices/{id}/cancel, or PATCH /v1/invoices/{id} with the reduced amount."
+        )
+    return numbers.pop()
 
 
 def _required(terms: dict[str, Any], term: str, what: str) -> Any:
@@ -245,8 +259,8 @@ def _amount_due(terms: dict[str, Any]) -> Decimal:
         raise UnreadableEInvoice(f"The amount due (BT-115) must have at most 2 decimals: {raw}.")
     if amount < 0:
         raise UnreadableEInvoice(
-            f"The amount due (BT-115) is negative ({raw}): a negative invoice is a credit note, "
-            "which is not imported."
+            f"The amount due (BT-115) is negative ({raw}): send a credit note (type 381, naming "
+            "the invoice it credits) instead of a negative invoice."
         )
     if amount == 0:
         raise UnreadableEInvoice("The amount due (BT-115) is zero: there is nothing to recover.")

@@ -21,7 +21,7 @@ from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.matching import NewDebtor, create_debtors_once, find_debtors
 from app.ledger.debtors.schemas import DebtorCreate
 from app.ledger.documents.models import Document
-from app.ledger.documents.service import keep_file
+from app.ledger.documents.service import has_file, keep_file
 from app.ledger.invoices import service
 from app.ledger.invoices.einvoice import EInvoice, Party, UnreadableEInvoice, read_einvoice
 from app.ledger.invoices.models import Invoice
@@ -48,12 +48,11 @@ async def import_einvoice(
 ) -> ImportResult:
     einvoice = read_einvoice(body)
     creditor = await _creditor(session, tenant_id, einvoice.seller)
+    number = einvoice.credited_number or einvoice.number  # a credit note: the invoice it credits
     # Two imports of the same new invoice at once: the second waits, then finds the first's.
     await session.execute(
         select(
-            func.pg_advisory_xact_lock(
-                func.hashtextextended(f"invoice:{creditor.id}:{einvoice.number}", 0)
-            )
+            func.pg_advisory_xact_lock(func.hashtextextended(f"invoice:{creditor.id}:{number}", 0))
         )
     )
     existing = (
@@ -61,16 +60,18 @@ async def import_einvoice(
             select(Invoice).where(
                 Invoice.tenant_id == tenant_id,
                 Invoice.creditor_id == creditor.id,
-                Invoice.number == einvoice.number,
+                Invoice.number == number,
             )
         )
     ).scalar_one_or_none()
-    if existing is None:
+    debtor_created = False
+    if einvoice.credit_note:
+        invoice, outcome = await _credit(session, tenant_id, existing, einvoice, body, clock)
+    elif existing is None:
         debtor_id, debtor_created = await _debtor(session, tenant_id, creditor.id, einvoice.buyer)
         invoice = await _create(session, tenant_id, creditor.id, debtor_id, einvoice, clock)
-        outcome: ImportOutcome = "created"
+        outcome = "created"
     else:  # the invoice keeps its debtor: a re-import never creates one
-        debtor_created = False
         invoice, outcome = await _update(session, tenant_id, existing, einvoice, clock)
     document, _ = await keep_file(
         session,
@@ -79,6 +80,8 @@ async def import_einvoice(
         content=body,
         content_type=content_type,
         file_name=_file_name(einvoice),
+        reference=einvoice.number,
+        date=einvoice.issue_date,
         note=_note(einvoice),
     )
     return ImportResult(einvoice, invoice, outcome, debtor_created, document)
@@ -228,12 +231,53 @@ async def _update(
     return await service.update_invoice(session, tenant_id, invoice.id, data, clock), "updated"
 
 
+async def _credit(
+    session: AsyncSession,
+    tenant_id: str,
+    invoice: Invoice | None,
+    credit_note: EInvoice,
+    body: bytes,
+    clock: Clock,
+) -> tuple[Invoice, ImportOutcome]:
+    """A credit note applied to the invoice it credits: a full credit cancels it, a partial one
+    lowers its amount. Applied once: the file is then one of the invoice's documents."""
+    if invoice is None:
+        raise UnknownParty(
+            f"The credit note {credit_note.number} credits invoice {credit_note.credited_number}, "
+            "which this creditor does not have in the ledger."
+        )
+    if await has_file(session, invoice, body):
+        return invoice, "unchanged"
+    if credit_note.currency != invoice.currency:
+        raise UnreadableEInvoice(
+            f"The credit note is in {credit_note.currency}, invoice {invoice.number} in "
+            f"{invoice.currency}."
+        )
+    credit = credit_note.amount_due
+    if credit > invoice.amount:
+        raise UnreadableEInvoice(
+            f"The credit note ({credit}) exceeds invoice {invoice.number}'s amount "
+            f"({invoice.amount})."
+        )
+    if credit == invoice.amount:
+        reason = f"Credit note {credit_note.number} (e-invoice import)"
+        closed = await service.close_invoice(
+            session, tenant_id, invoice.id, status="cancelled", reason=reason, clock=clock
+        )
+        return closed, "cancelled"
+    lowered = InvoiceUpdate(amount=invoice.amount - credit)
+    return await service.update_invoice(session, tenant_id, invoice.id, lowered, clock), "credited"
+
+
 def _file_name(einvoice: EInvoice) -> str:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", einvoice.number).strip("._") or "invoice"
+    if einvoice.credit_note:
+        safe = f"credit-note-{safe}"
     return f"{safe}.pdf" if einvoice.format == "facturx" else f"{safe}.xml"
 
 
 def _note(einvoice: EInvoice) -> str:
     label = {"facturx": "Factur-X PDF", "cii": "CII XML", "ubl": "UBL XML"}[einvoice.format]
     profile = f" ({einvoice.profile})" if einvoice.profile else ""
-    return f"E-invoice imported: {label}{profile}, type {einvoice.type_code}."
+    what = f"credit note {einvoice.number}" if einvoice.credit_note else "e-invoice"
+    return f"Imported {what}: {label}{profile}, type {einvoice.type_code}."

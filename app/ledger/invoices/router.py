@@ -105,11 +105,16 @@ same file again: 200 `unchanged`; a corrected file (amount, dates, currency): 20
 (409 if the invoice is no longer open). An existing invoice keeps its debtor.
 - **File**: kept as a document of the invoice (kind `invoice`), byte for byte, once per content \
 (SHA-256); download it at `intake.document.file.url`.
+- **Credit notes** (a UBL CreditNote, or type code 381, 261, 262, 396... of UNTDID 1001) are \
+applied to the one invoice they credit (BG-3, BT-25) among the creditor's: the whole amount \
+cancels it (`outcome` cancelled, `closed_reason` names the credit note), less lowers its amount \
+(`outcome` credited); 200 with that invoice. Sent again: `unchanged`. No reference, an unknown \
+invoice, a larger credit or another currency: 422; an invoice no longer open: 409.
 - **Refused (422, `detail` says why)**: neither a PDF nor XML; a PDF without Factur-X XML; an \
 XML that is neither CII nor UBL; no number, issue date, due date or amount due; an amount due \
-that is negative or zero; a currency that is not ISO 4217; a credit note (UBL CreditNote, or type \
-code 381, 261, 262, 396...): record it on the invoice it credits (`POST /v1/invoices/{id}/cancel` \
-or `PATCH` the amount); a seller that is no creditor of the tenant.
+that is negative or zero; a currency that is not ISO 4217; a seller that is no creditor of the \
+tenant; a new buyer with neither SIREN nor identifier (BT-46), or no name. XML is parsed \
+without DTDs or entities.
 """  # noqa: E501 (a markdown table)
 
 
