@@ -424,6 +424,24 @@ async def test_a_credit_note_larger_than_the_invoice_is_422(client, tenant, cred
     assert "exceeds invoice F-2026-001" in response.json()["detail"]
 
 
+async def test_two_creditors_with_the_sellers_siren_are_422(client, tenant, creditor):
+    await create_creditor(client, tenant, name="Atelier Dupont (Lyon)", vat_number=None)
+    response = await post_file(client, tenant, cii_xml(), XML)
+    assert response.status_code == 422
+    assert "Several creditors" in response.json()["detail"]
+
+
+async def test_an_idempotency_key_replays_the_first_answer(client, tenant, creditor):
+    headers = {**XML, "Idempotency-Key": "import-F-2026-001"}
+    first = await post_file(client, tenant, cii_xml(), headers)
+    replay = await post_file(client, tenant, cii_xml(), headers)
+    assert (first.status_code, replay.status_code) == (201, 201)
+    assert replay.headers.get("idempotent-replayed") == "true"
+    assert replay.json() == first.json()
+    other = await post_file(client, tenant, cii_xml(amount="1.00"), headers)
+    assert other.status_code == 422  # the same key with another file
+
+
 async def test_another_media_type_is_415(client, tenant, creditor):
     response = await client.post(
         "/v1/invoices/import", json={"number": "F-1"}, headers=tenant.headers

@@ -46,11 +46,6 @@ CREDIT_NOTE_TYPES = frozenset({"81", "83", "261", "262", "296", "308", "381", "3
 # ISO 6523 schemes of a French legal identifier (BT-30, BT-47): 0002 SIREN, 0009 SIRET.
 SCHEME_SIREN, SCHEME_SIRET = "0002", "0009"
 
-# No DTD, no entities, no network: an uploaded XML cannot read files or blow up in memory.
-_SAFE_XML = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-)
-
 
 class UnreadableEInvoice(Unprocessable):
     """The file is not an e-invoice the service can take in; the detail says why."""
@@ -92,7 +87,7 @@ class EInvoice:
 
 def read_einvoice(body: bytes) -> EInvoice:
     """The e-invoice in `body`, whatever its format; UnreadableEInvoice with the reason if it is
-    not one the ledger can use."""
+    not one the ledger can use. CPU-bound and thread-safe: callers run it off the event loop."""
     if _looks_like_pdf(body):
         return _read_xml(_xml_from_pdf(body), "facturx")
     if _looks_like_xml(body):
@@ -113,8 +108,13 @@ def _looks_like_xml(body: bytes) -> bool:
 
 
 def _parse_xml(body: bytes) -> Any:
+    # No DTD, no entities, no network: an uploaded XML cannot read files or blow up in memory.
+    # A parser per call: lxml parsers must not be shared between threads.
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
     try:
-        return etree.fromstring(body, parser=_SAFE_XML)
+        return etree.fromstring(body, parser=parser)
     except etree.XMLSyntaxError as exc:
         raise UnreadableEInvoice(f"The XML is not well-formed: {exc}.") from exc
 

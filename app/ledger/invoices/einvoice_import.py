@@ -8,6 +8,7 @@ invoice, once however often it is sent."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 
@@ -46,7 +47,8 @@ class ImportResult:
 async def import_einvoice(
     session: AsyncSession, tenant_id: str, body: bytes, content_type: str, clock: Clock
 ) -> ImportResult:
-    einvoice = read_einvoice(body)
+    # A 10 MiB PDF takes pypdf a while: other requests keep being served meanwhile.
+    einvoice = await asyncio.to_thread(read_einvoice, body)
     creditor = await _creditor(session, tenant_id, einvoice.seller)
     number = einvoice.credited_number or einvoice.number  # a credit note: the invoice it credits
     # Two imports of the same new invoice at once: the second waits, then finds the first's.
