@@ -342,6 +342,7 @@ def _bad_files() -> list[tuple[str, bytes, dict[str, str], str]]:
         ("broken xml", b"<Invoice><cbc:ID>", XML, "not well-formed"),
         ("other xml", b"<order xmlns='urn:x'/>", XML, "neither a CII invoice"),
         ("no number", cii_xml(number=""), XML, "no invoice number"),
+        ("no issue date", cii_xml(issue=""), XML, "no issue date (BT-2)"),
         ("no due date", cii_xml(due=None), XML, "no due date"),
         ("bad date", cii_xml(issue="2026-11-10"), XML, "cannot be read"),
         ("no amount", cii_xml(amount=None), XML, "amount due"),

@@ -168,7 +168,7 @@ def _einvoice(
 ) -> EInvoice:
     type_code = str(terms.get("BT-3") or "380")
     credit_note = root.tag == UBL_CREDIT_NOTE_ROOT or type_code in CREDIT_NOTE_TYPES
-    issue_date = _required(terms, "BT-2", "the issue date")
+    issue_date = _required(terms, "BT-2", "issue date")
     return EInvoice(
         format=fmt,
         profile=profile,
