@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.ledger.invoices.einvoice import UnreadableEInvoice, read_einvoice
-from tests.ledger.test_einvoice_import import cii_xml, facturx_pdf, ubl_xml
+from tests.einvoice_files import cii_xml, facturx_pdf, ubl_xml
 
 PDF = facturx_pdf()
 SAMPLES = [PDF, cii_xml(), ubl_xml()]
