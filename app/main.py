@@ -58,6 +58,7 @@ from app.ledger.creditors.router import router as creditors_router
 from app.ledger.debtors.router import router as debtors_router
 from app.ledger.disputes.router import router as disputes_router
 from app.ledger.documents.router import router as documents_router
+from app.ledger.invoices.router import IMPORT_PATH
 from app.ledger.invoices.router import router as invoices_router
 from app.ledger.lifecycle.router import router as lifecycle_router
 from app.ledger.payments.router import router as payments_router
@@ -297,7 +298,11 @@ def create_app(
     # Outermost first: request id and metrics see everything, the body limit runs before the
     # idempotency layer reads the body.
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger={IMPORT_PATH: settings.max_import_bytes},
+    )
     app.add_middleware(RequestContextMiddleware)
     return app
 

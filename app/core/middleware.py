@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -104,28 +105,33 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 
 
 class BodyLimitMiddleware:
-    """Bodies over `max_bytes` get 413 problem+json before any route sees them."""
+    """Bodies over `max_bytes` get 413 problem+json before any route sees them; the paths in
+    `larger` (exact paths: file uploads) have their own limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.larger.get(scope["path"], self.max_bytes)
         too_large = problem_response(
             413,
             "payload-too-large",
             "Payload too large",
-            f"The request body exceeds {self.max_bytes} bytes.",
+            f"The request body exceeds {max_bytes} bytes.",
         )
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             await too_large(scope, receive, send)
             return
         try:
-            body = await receive_body(receive, self.max_bytes)
+            body = await receive_body(receive, max_bytes)
         except BodyTooLarge:
             await too_large(scope, receive, send)
             return

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Paris"
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    # POST /v1/invoices/import takes whole files: a Factur-X PDF with its fonts and logo.
+    max_import_bytes: int = 10 * 1024 * 1024
     db_pool_size: int = 20
     event_retention_days: int = 30
 

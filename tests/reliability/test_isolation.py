@@ -15,6 +15,7 @@ import pytest
 
 from app.core.settings import Settings
 from tests.conftest import ADMIN_TOKEN, DEFAULT_NOW, TenantClient, make_tenant
+from tests.einvoice_files import cii_xml
 from tests.factories import create_creditor, create_debtor, create_invoice
 from tests.reliability.routes import (
     ID_FIELDS,
@@ -77,13 +78,24 @@ async def build_world(client: httpx.AsyncClient, tenant: TenantClient, canary: s
             headers=h,
         )
     )
-    document = await _ok(
+    await _ok(
         await client.post(
             f"/v1/invoices/{invoice['id']}/documents",
             json={"kind": "contract", "note": canary},
             headers=h,
         )
     )
+    # The invoice's e-invoice, as it stands: a document that keeps its file.
+    einvoice = cii_xml(number=invoice["number"], issue="20260115", due="20260214", amount="1250.00")
+    imported = await _ok(
+        await client.post(
+            "/v1/invoices/import",
+            content=einvoice,
+            headers={**h, "Content-Type": "application/xml"},
+        )
+    )
+    assert imported["id"] == invoice["id"], imported
+    document = imported["intake"]["document"]
     payment = await _ok(
         await client.post(
             f"/v1/invoices/{invoice['id']}/payments",

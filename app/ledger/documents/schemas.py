@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.core.types import Day, InputModel, Note
 
@@ -19,13 +19,28 @@ class DocumentCreate(InputModel):
     note: Note | None = None
 
 
-class DocumentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class DocumentFile(BaseModel):
+    """The file the service keeps for a document (an imported e-invoice)."""
 
+    name: str = Field(description="File name, for the download", examples=["F-2026-001.pdf"])
+    content_type: str = Field(description="Media type", examples=["application/pdf"])
+    size: int = Field(description="Size in bytes", examples=[48213])
+    sha256: str = Field(description="SHA-256 of the content, hex: the same file is kept once")
+    url: str = Field(
+        description="Where to download it (with the API key)",
+        examples=["/v1/invoices/inv_01M8.../documents/doc_01M8.../file"],
+    )
+
+
+class DocumentOut(BaseModel):
     id: str
     invoice_id: str
     kind: DocumentKind
     reference: str | None
     date: dt.date | None
     note: str | None
+    file: DocumentFile | None = Field(
+        description="The file itself, when the service keeps it (an imported e-invoice); null: "
+        "metadata only"
+    )
     created_at: dt.datetime

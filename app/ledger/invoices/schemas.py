@@ -18,6 +18,7 @@ from app.core.types import (
     RateIn,
     RateOut,
 )
+from app.ledger.documents.schemas import DocumentOut
 
 InvoiceStatus = Literal["open", "paid", "cancelled", "written_off"]
 # The dunning state the escalation engine answers, stored on the invoice.
@@ -230,3 +231,87 @@ class BatchResult(BaseModel):
 
 class CloseInvoice(InputModel):
     reason: str = Field(min_length=1, max_length=2000)
+
+
+# --- e-invoice intake -----------------------------------------------------------------------------
+
+EInvoiceFormatOut = Literal["facturx", "cii", "ubl"]
+ImportOutcome = Literal["created", "updated", "unchanged", "cancelled", "credited"]
+
+
+class EInvoiceIntake(BaseModel):
+    """What `POST /v1/invoices/import` detected in the file and did with it."""
+
+    format: EInvoiceFormatOut = Field(
+        description="facturx: a Factur-X PDF (its CII XML read); cii: a CII XML "
+        "(rsm:CrossIndustryInvoice); ubl: a UBL 2.1 Invoice XML"
+    )
+    profile: str | None = Field(
+        description="The Factur-X / EN 16931 level its guideline id (BT-24) names: minimum, "
+        "basicwl, basic, en16931, extended, extended-ctc-fr; null when it names none",
+        examples=["en16931"],
+    )
+    type_code: str = Field(
+        description="Document type (BT-3, UNTDID 1001): 380 commercial invoice, 384 corrected, "
+        "389 self-billed, 386 prepayment...",
+        examples=["380"],
+    )
+    outcome: ImportOutcome = Field(
+        description="created (201); updated: the invoice with this number changed (200); "
+        "unchanged: already imported as it is (200); for a credit note (200), on the invoice "
+        "it credits: cancelled (the whole amount) or credited (its amount lowered)"
+    )
+    debtor_created: bool = Field(
+        description="true when no debtor of the creditor had the buyer's identifier or SIREN "
+        "and one was created"
+    )
+    document: DocumentOut = Field(description="The document keeping the file (kind `invoice`)")
+
+
+_IMPORTED_EXAMPLE: JsonExample = {
+    **INVOICE_EXAMPLE,
+    "paid_amount": "0.00",
+    "balance": "1250.00",
+    "days_overdue": 0,
+    "dunning": {
+        "stage": "not_due",
+        "last_step": None,
+        "next_step": "pre_reminder",
+        "next_action_at": "2026-02-07T00:00:00+01:00",
+        "paused": False,
+        "paused_reason": None,
+        "formal_notice_deadline": None,
+    },
+    "intake": {
+        "format": "facturx",
+        "profile": "en16931",
+        "type_code": "380",
+        "outcome": "created",
+        "debtor_created": True,
+        "document": {
+            "id": "doc_01M8RXWX9Q3N4Y7T2E5B8C1D0F",
+            "invoice_id": INVOICE_EXAMPLE["id"],
+            "kind": "invoice",
+            "reference": "F-2026-001",
+            "date": "2026-01-15",
+            "note": "E-invoice imported: Factur-X PDF (en16931), type 380.",
+            "file": {
+                "name": "F-2026-001.pdf",
+                "content_type": "application/pdf",
+                "size": 48213,
+                "sha256": "9f2c4e0b7d1a...",
+                "url": f"/v1/invoices/{INVOICE_EXAMPLE['id']}/documents/"
+                "doc_01M8RXWX9Q3N4Y7T2E5B8C1D0F/file",
+            },
+            "created_at": "2026-01-15T10:05:37Z",
+        },
+    },
+}
+
+
+class ImportedInvoice(InvoiceOut):
+    """The invoice as `GET /v1/invoices/{id}` shows it, and what the import detected."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_IMPORTED_EXAMPLE]})
+
+    intake: EInvoiceIntake
