@@ -120,19 +120,19 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         max_bytes = self.larger.get(scope["path"], self.max_bytes)
-        too_large = problem_response(
-            413,
-            "payload-too-large",
-            "Payload too large",
-            f"The request body exceeds {max_bytes} bytes.",
-        )
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            await too_large(scope, receive, send)
-            return
         try:
+            if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                raise BodyTooLarge
             body = await receive_body(receive, max_bytes)
         except BodyTooLarge:
+            # Built only when needed: not a JSON response per request.
+            too_large = problem_response(
+                413,
+                "payload-too-large",
+                "Payload too large",
+                f"The request body exceeds {max_bytes} bytes.",
+            )
             await too_large(scope, receive, send)
             return
         await self.app(scope, replaying(body, receive), send)

@@ -1,7 +1,7 @@
 """documents: the file itself (imported e-invoices): file_name, content_type, size, sha256, content
 
-Revision ID: 0019
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019"
-down_revision: str | None = "0014"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
