@@ -20,7 +20,7 @@ from app.escalation.schemas import Timeline, TimelineItem
 from app.escalation.service import EngineInputs, load_engine_inputs
 from app.ledger.invoices.models import Invoice
 from app.ledger.payments.models import Payment
-from app.outbox.events.models import Event
+from app.outbox.events.models import EventKey
 
 # Within a day: payments, actions, emitted events, then the engine's due and planned steps.
 _ORDER = {"payment": 0, "action": 1, "event": 2, "due": 3, "planned": 4}
@@ -88,10 +88,15 @@ async def _payment_items(session: AsyncSession, invoice_id: str) -> list[Timelin
 
 
 async def _event_items(session: AsyncSession, invoice_id: str, clock: Clock) -> list[TimelineItem]:
+    # From the exactly-once keys, which outlive the events' monthly partitions.
     events = await session.execute(
-        select(Event.id, Event.type, Event.occurrence, Event.occurred_on, Event.created_at).where(
-            Event.invoice_id == invoice_id
-        )
+        select(
+            EventKey.event_id,
+            EventKey.type,
+            EventKey.occurrence,
+            EventKey.occurred_on,
+            EventKey.created_at,
+        ).where(EventKey.invoice_id == invoice_id)
     )
     items = []
     for event_id, type_, occurrence, occurred_on, created_at in events:

@@ -220,11 +220,12 @@ _RECORD_SUCCESS = text(
               SELECT FROM webhook_endpoints
               WHERE id = :endpoint_id AND failing_since IS NOT NULL
           )
-        RETURNING id
+        RETURNING id, tenant_id
     )
     INSERT INTO webhook_attempts
-        (id, delivery_id, attempted_at, status_code, duration_ms, error, response_body)
-    SELECT :id, delivery.id, :attempted_at, :status_code, :duration_ms, NULL, :response_body
+        (id, delivery_id, tenant_id, attempted_at, status_code, duration_ms, error, response_body)
+    SELECT :id, delivery.id, delivery.tenant_id, :attempted_at, :status_code, :duration_ms, NULL,
+           :response_body
     FROM delivery
     RETURNING delivery_id
     """
