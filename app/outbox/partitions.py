@@ -64,6 +64,28 @@ def id_floor(prefix: str, instant: dt.datetime) -> str:
     return f"{prefix}_{ULID.from_bytes(millis.to_bytes(6, 'big') + bytes(10))}"
 
 
+def month_floor(prefix: str, oldest_id: str | None, now: dt.datetime) -> str:
+    """The smallest id of the month of `oldest_id` or of `now`, whichever is older; "" (no
+    bound) if `oldest_id` is not a ULID id (it lives in the default partition)."""
+    month = Month.of(now)
+    if oldest_id is not None:
+        made = made_at(oldest_id)
+        if made is None:
+            return ""
+        month = min(month, Month.of(made))
+    return id_floor(prefix, month.start())
+
+
+def made_at(id_: str) -> dt.datetime | None:
+    """When a ULID id was made (the 26 characters after its prefix; deliveries add a row
+    number after them); None if it is not one."""
+    _, _, rest = id_.partition("_")
+    try:
+        return ULID.from_str(rest[:26]).datetime
+    except ValueError:
+        return None
+
+
 def partition_name(table: str, month: Month) -> str:
     return f"{table}_p{month.year:04d}_{month.month:02d}"
 

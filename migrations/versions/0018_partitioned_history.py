@@ -21,9 +21,15 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from ulid import ULID
 
-from app.outbox.partitions import MONTHS_AHEAD, PARTITIONED, Month, create_partition_sql, months
+from app.outbox.partitions import (
+    MONTHS_AHEAD,
+    PARTITIONED,
+    Month,
+    create_partition_sql,
+    made_at,
+    months,
+)
 
 revision: str = "0018"
 down_revision: str | None = "0014"
@@ -68,10 +74,8 @@ _COPY = {
 
 def _month_of_id(value: str | None) -> Month | None:
     """The month a ULID id was made in; None for an id that is not one (it goes to default)."""
-    try:
-        return Month.of(ULID.from_str(value.split("_", 1)[1]).datetime) if value else None
-    except (ValueError, IndexError):
-        return None
+    made = made_at(value) if value else None
+    return Month.of(made) if made else None
 
 
 def _months_to_create(table: str) -> list[Month]:

@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from app.models import Base
-from app.outbox.partitions import include_in_autogenerate
 from app.openapi_export import openapi_json
+from app.outbox.partitions import include_in_autogenerate
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,13 @@ from app.core.clock import FrozenClock
 from app.core.db import create_engine
 from app.core.migrate import alembic_config
 from app.outbox.events.service import emit
-from app.outbox.partitions import Month, ensure_partitions, id_floor, partition_name
+from app.outbox.partitions import (
+    Month,
+    ensure_partitions,
+    id_floor,
+    month_floor,
+    partition_name,
+)
 from tests.db import _admin
 
 AUGUST = dt.datetime(2026, 8, 14, 10, 0, tzinfo=dt.UTC)
@@ -68,7 +74,8 @@ async def test_the_migration_partitions_a_database_holding_data(database_url):
     now = dt.datetime.now(dt.UTC)
     ids = {
         "evt_old": old_id("evt", AUGUST),
-        "whd_old": old_id("whd", AUGUST),
+        # As insert_deliveries makes them: a ULID and a row number.
+        "whd_old": old_id("whd", AUGUST) + "00000001",
         "wha_old": old_id("wha", AUGUST),
         "evt_new": old_id("evt", now),
         "whd_new": old_id("whd", now),
@@ -290,6 +297,15 @@ async def test_housekeeping_creates_the_months_ahead(app, settings):
             )
         ).scalar()
     assert others
+
+
+def test_the_claim_floor_is_the_month_of_the_oldest_pending_delivery():
+    now = dt.datetime(2026, 12, 1, 14, 0, tzinfo=dt.UTC)
+    oldest = old_id("whd", AUGUST) + "00000001"
+    assert month_floor("whd", oldest, now) == id_floor("whd", Month(2026, 8).start())
+    assert month_floor("whd", None, now) == id_floor("whd", Month(2026, 12).start())
+    assert month_floor("whd", "whd_not_a_ulid", now) == ""  # no bound at all
+    assert month_floor("whd", oldest, now) <= oldest
 
 
 def test_month_bounds_are_ulid_ranges():
