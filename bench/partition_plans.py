@@ -6,6 +6,8 @@ month's deliveries pending for a few endpoints), then prints EXPLAIN (ANALYZE, B
 delivery claim and of the retention check, and the claim's mean time. Not a test: figures.
 
     .venv/bin/python -m bench.partition_plans > bench/partition_plans.txt
+
+Literal values are inlined, as a custom plan of the prepared statement would see them.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ import time
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import create_engine
 from app.core.migrate import migrate
-from app.outbox.partitions import Month, ensure_partitions, id_floor
-from app.outbox.webhooks.repository import _CLAIM
+from app.outbox.partitions import _HOLDS_PENDING, Month, ensure_partitions, id_floor, month_floor
+from app.outbox.webhooks.repository import _CLAIM, _OLDEST_PENDING, CLOCK_SKEW
 
 SERVER = os.environ.get("RELANCE_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ROWS = int(os.environ.get("PLAN_ROWS", "20000"))
@@ -103,26 +106,56 @@ def _inline(sql: str, params: dict[str, object]) -> str:
     return sql
 
 
+async def _explain(conn: AsyncConnection, title: str, sql: str) -> None:
+    print(f"\n## {title}\n")
+    for (line,) in await conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}")):
+        print(line)
+    await conn.rollback()
+
+
+async def _mean_ms(conn: AsyncConnection, sql: str, runs: int = 50) -> float:
+    started = time.perf_counter()
+    for _ in range(runs):
+        await conn.execute(text(sql))
+        await conn.rollback()
+    return (time.perf_counter() - started) / runs * 1000
+
+
 async def _plans(url: str, now: dt.datetime) -> None:
     engine = create_engine(url, pool_size=1)
-    params = {
+    params: dict[str, object] = {
         "now": now.isoformat(),
         "limit": 100,
         "per_endpoint": 10,
         "lease_seconds": 6,
         "tenant_id": None,
     }
-    claim = _inline(str(_CLAIM), params)
     async with engine.connect() as conn:
-        print("\n## The delivery claim (_CLAIM), rolled back\n")
-        for (line,) in await conn.execute(text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {claim}")):
-            print(line)
-        await conn.rollback()
-        started, runs = time.perf_counter(), 50
-        for _ in range(runs):
-            await conn.execute(text(claim))
-            await conn.rollback()
-        print(f"\nclaim: {(time.perf_counter() - started) / runs * 1000:.2f} ms mean of {runs}")
+        await _explain(
+            conn, "The oldest pending delivery (claim_floor, cached 60 s)", str(_OLDEST_PENDING)
+        )
+        oldest = (await conn.execute(_OLDEST_PENDING)).scalar()
+        floor = month_floor("whd", oldest, now - CLOCK_SKEW)
+        pruned = _inline(str(_CLAIM), {**params, "floor": floor})
+        unpruned = _inline(str(_CLAIM), {**params, "floor": ""})
+        await _explain(conn, f"The delivery claim (_CLAIM), floor {floor}, rolled back", pruned)
+        await _explain(conn, "The same claim without a floor (every month read)", unpruned)
+        month = Month.of(now)
+        bounds = {
+            f"{prefix}_{side}": id_floor(prefix, instant)
+            for prefix in ("whd", "evt")
+            for side, instant in (("low", month.start()), ("high", month.end()))
+        }
+        await _explain(
+            conn,
+            f"Retention: does {month} hold a pending delivery?",
+            _inline(str(_HOLDS_PENDING), bounds),
+        )
+        print()
+        for label, sql in (("claim with floor", pruned), ("claim without floor", unpruned)):
+            print(
+                f"{label}: {await _mean_ms(conn, sql):.2f} ms mean of 50 (plan + run, rolled back)"
+            )
     await engine.dispose()
 
 
