@@ -201,7 +201,7 @@ _floors: dict[str, tuple[float, str]] = {}
 
 
 async def claim_floor(session: AsyncSession) -> str:
-    key = str(session.bind.url) if session.bind is not None else ""
+    key = str(session.get_bind().engine.url)
     cached = _floors.get(key)
     if cached is not None and time.monotonic() - cached[0] < FLOOR_TTL_SECONDS:
         return cached[1]

@@ -89,7 +89,7 @@ async def test_the_migration_partitions_a_database_holding_data(database_url):
                     await conn.execute(text(statement), ids)
         await _at(url, "head")
         async with engine.connect() as conn:
-            where = dict(
+            where: dict[str, str] = dict(
                 (
                     await conn.execute(
                         text(
@@ -100,7 +100,7 @@ async def test_the_migration_partitions_a_database_holding_data(database_url):
                     )
                 ).all()
             )
-            kinds = dict(
+            kinds: dict[str, str] = dict(
                 (
                     await conn.execute(
                         text(
