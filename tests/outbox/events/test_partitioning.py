@@ -24,6 +24,7 @@ from app.outbox.partitions import (
     month_floor,
     partition_name,
 )
+from app.outbox.webhooks import repository
 from tests.db import _admin
 
 AUGUST = dt.datetime(2026, 8, 14, 10, 0, tzinfo=dt.UTC)
@@ -315,3 +316,18 @@ def test_month_bounds_are_ulid_ranges():
     inside = old_id("evt", dt.datetime(2026, 12, 31, 23, 59, 59, tzinfo=dt.UTC))
     assert low < inside < high
     assert id_floor("evt", dt.datetime(2026, 11, 30, 23, 59, 59, tzinfo=dt.UTC)) < low
+
+
+async def test_a_pending_delivery_in_an_old_month_is_still_claimed(app, client, tenant, settings):
+    endpoint = await _endpoint(app, client, tenant, settings)
+    await ensure_partitions(app.state.engine, AUGUST, 0)
+    seeded = await _seed_month(app, tenant.id, endpoint, AUGUST, "pending")
+    repository._floors.clear()  # as a process starting now: the floor goes back to August
+    async with app.state.sessionmaker() as session:
+        floor = await repository.claim_floor(session)
+        claimed = await repository.claim_due(
+            session, now=dt.datetime.now(dt.UTC), limit=10, per_endpoint=8
+        )
+        await session.rollback()
+    assert floor == id_floor("whd", Month(2026, 8).start())
+    assert [c.delivery_id for c in claimed] == [seeded["whd"]]
