@@ -18,7 +18,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from httpx_aiohttp import AiohttpTransport
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.claims.letters.router import router as letters_router
@@ -64,6 +64,7 @@ from app.ledger.lifecycle.router import router as lifecycle_router
 from app.ledger.payments.router import router as payments_router
 from app.outbox.events.router import router as events_router
 from app.outbox.events.tasks import purge_history
+from app.outbox.partitions import ensure_partitions
 from app.outbox.webhooks.router import router as webhooks_router
 from app.outbox.webhooks.tasks import dispatcher, run_delivery_tick
 from app.reports.router import router as reports_router
@@ -140,7 +141,7 @@ BEFORE_COMMIT: tuple[BeforeCommit, ...] = (refresh_changed,)
 @dataclass
 class HousekeepingStats:
     idempotency_keys: int = 0
-    events: int = 0
+    history_months: int = 0
     webhook_endpoints: int = 0
 
 
@@ -152,19 +153,24 @@ _last_housekeeping: float | None = None
 
 async def housekeeping(
     *,
+    engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: Clock,
     settings: Settings,
     batch_size: int = HOUSEKEEPING_BATCH,
 ) -> HousekeepingStats:
     """Each part purges its own rows: the tenants their expired idempotency keys, the outbox
-    its events past retention (payloads, deliveries) and long-deleted endpoints."""
+    its history's months past retention (creating the months ahead) and long-deleted
+    endpoints. `clock` is the service's (real time): partitions follow the ids' real time."""
     now = clock.now()
     stats = HousekeepingStats()
     stats.idempotency_keys = await purge_expired_keys(sessionmaker, now, batch_size)
     cutoff = now - dt.timedelta(days=settings.event_retention_days)
-    stats.events, stats.webhook_endpoints = await purge_history(sessionmaker, cutoff, batch_size)
-    if stats.idempotency_keys or stats.events or stats.webhook_endpoints:
+    purged = await purge_history(
+        engine, sessionmaker, now=now, cutoff=cutoff, batch_size=batch_size
+    )
+    stats.history_months, stats.webhook_endpoints = purged.months, purged.endpoints
+    if stats.idempotency_keys or stats.history_months or stats.webhook_endpoints:
         log.info("housekeeping: %s", stats)
     return stats
 
@@ -181,7 +187,10 @@ async def run_housekeeping_tick(app: FastAPI) -> HousekeepingStats | None:
     _last_housekeeping = started
     state = app.state
     return await housekeeping(
-        sessionmaker=state.sessionmaker, clock=state.clock, settings=state.settings
+        engine=state.engine,
+        sessionmaker=state.sessionmaker,
+        clock=state.clock,
+        settings=state.settings,
     )
 
 
@@ -219,6 +228,9 @@ def create_app(
             app.state.head_revision = head_revision()
             if migrate_on_start:
                 await migrate(engine)
+                # The history's partitions for this month and the next ones, before any write
+                # (real time: the partitions follow the ids, and ids carry real time).
+                await ensure_partitions(engine, dt.datetime.now(dt.UTC))
                 # Operators learn at start-up when a half-year has no published rate yet.
                 await check_rates(app.state.sessionmaker, app.state.clock)
             # aiohttp's transport under httpx's API: httpx's own was 80 % of a delivery's CPU

@@ -13,7 +13,7 @@ from app.ledger.invoices.models import Invoice
 from app.ledger.lifecycle.models import LifecycleStatus
 from app.ledger.payments.models import Payment
 from app.legal.models import PublishedRate
-from app.outbox.events.models import Event
+from app.outbox.events.models import Event, EventKey
 from app.outbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.tenants.idempotency import IdempotencyKey
 from app.tenants.models import ApiKey, Tenant
@@ -28,6 +28,7 @@ __all__ = [
     "Document",
     "DunningPolicy",
     "Event",
+    "EventKey",
     "IdempotencyKey",
     "Installment",
     "Invoice",

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from app.core.db import create_engine
 from app.core.settings import get_settings
 from app.models import Base
+from app.outbox.partitions import include_in_autogenerate
 
 target_metadata = Base.metadata
 
@@ -21,6 +22,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         compare_server_default=True,
+        include_name=include_in_autogenerate,
     )
     with context.begin_transaction():
         # A migration waiting for a lock would queue every later query on that table behind

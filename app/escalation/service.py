@@ -43,7 +43,7 @@ from app.ledger.invoices.models import Invoice
 from app.ledger.invoices.service import to_out
 from app.legal.deadlines import ProofFact
 from app.legal.einvoicing import claimable
-from app.outbox.events.models import Event
+from app.outbox.events.models import EventKey
 from app.outbox.events.schemas import as_event_type
 from app.outbox.events.service import NewEvent, emit_many
 
@@ -138,13 +138,11 @@ async def _history(session: AsyncSession, invoices: Sequence[Invoice], clock: Cl
         found.actions[action.invoice_id].append(
             to_recorded(action, clock, tuple(proof.get(action.id, ())))
         )
-    for invoice_id, occurrence, occurred_on, created_at in await session.execute(
-        select(Event.invoice_id, Event.occurrence, Event.occurred_on, Event.created_at).where(
-            Event.invoice_id.in_(ids)
-        )
-    ):
-        if invoice_id is not None:  # always, as selected by invoice; the column is nullable
-            found.emitted[invoice_id][occurrence] = occurred_on or created_at.date()
+    keys = select(
+        EventKey.invoice_id, EventKey.occurrence, EventKey.occurred_on, EventKey.created_at
+    ).where(EventKey.invoice_id.in_(ids))
+    for invoice_id, occurrence, occurred_on, created_at in await session.execute(keys):
+        found.emitted[invoice_id][occurrence] = occurred_on or created_at.date()
     plans = (
         (
             await session.execute(

@@ -23,7 +23,7 @@ from app.ledger.invoices.models import Invoice
 from app.ledger.lifecycle.models import LifecycleStatus
 from app.ledger.payments.models import Payment
 from app.legal.einvoicing import STATUSES
-from app.outbox.events.models import Event
+from app.outbox.events.models import EventKey
 
 # Within a day: e-invoice statuses, payments, actions, emitted events, then the engine's due and
 # planned steps.
@@ -121,10 +121,15 @@ async def _status_items(session: AsyncSession, invoice_id: str, clock: Clock) ->
 
 
 async def _event_items(session: AsyncSession, invoice_id: str, clock: Clock) -> list[TimelineItem]:
+    # From the exactly-once keys, which outlive the events' monthly partitions.
     events = await session.execute(
-        select(Event.id, Event.type, Event.occurrence, Event.occurred_on, Event.created_at).where(
-            Event.invoice_id == invoice_id
-        )
+        select(
+            EventKey.event_id,
+            EventKey.type,
+            EventKey.occurrence,
+            EventKey.occurred_on,
+            EventKey.created_at,
+        ).where(EventKey.invoice_id == invoice_id)
     )
     items = []
     for event_id, type_, occurrence, occurred_on, created_at in events:

@@ -48,7 +48,7 @@ from app.ledger.debtors.models import Debtor
 from app.ledger.disputes.models import Dispute
 from app.ledger.invoices.models import Invoice
 from app.ledger.payments.models import Payment
-from app.outbox.events.models import Event
+from app.outbox.events.models import EventKey
 from app.reports.schemas import (
     AGING_BUCKETS,
     LATE_BUCKETS,
@@ -479,8 +479,8 @@ def _escalation_events(paid: CTE, tz: str) -> Subquery:
     and day), whether a formal notice was required, whether its deadline expired."""
     # "Before the payment": on a day strictly before it. A payment dated the day a reminder fell
     # due was almost always under way before the reminder went out.
-    event_day = func.coalesce(Event.occurred_on, _local_day(Event.created_at, tz))
-    is_step = Event.type == STEP_EVENT
+    event_day = func.coalesce(EventKey.occurred_on, _local_day(EventKey.created_at, tz))
+    is_step = EventKey.type == STEP_EVENT
     # The last reminder before payment: max() of [day, code] arrays (days as ISO text sort like
     # dates). A plain aggregate, unlike an ordered array_agg, lets the planner hash the groups.
     last_step = type_coerce(
@@ -488,7 +488,7 @@ def _escalation_events(paid: CTE, tz: str) -> Subquery:
             pg_array(
                 [
                     func.to_char(event_day, "YYYY-MM-DD"),
-                    func.substr(Event.occurrence, len(STEP_PREFIX) + 1),
+                    func.substr(EventKey.occurrence, len(STEP_PREFIX) + 1),
                 ]
             )
         ).filter(is_step),
@@ -496,22 +496,22 @@ def _escalation_events(paid: CTE, tz: str) -> Subquery:
     )
     return (
         select(
-            Event.invoice_id,
+            EventKey.invoice_id,
             last_step[2].label("step_code"),
             cast(last_step[1], Date).label("step_on"),
-            func.bool_or(Event.type == NOTICE_EVENT).label("notice"),
-            func.bool_or(Event.type == LITIGATION_EVENT).label("litigation"),
+            func.bool_or(EventKey.type == NOTICE_EVENT).label("notice"),
+            func.bool_or(EventKey.type == LITIGATION_EVENT).label("litigation"),
         )
-        .join(paid, paid.c.id == Event.invoice_id)
+        .join(paid, paid.c.id == EventKey.invoice_id)
         .where(
             or_(
-                and_(is_step, Event.occurrence.startswith(STEP_PREFIX)),
-                Event.type.in_((NOTICE_EVENT, LITIGATION_EVENT)),
+                and_(is_step, EventKey.occurrence.startswith(STEP_PREFIX)),
+                EventKey.type.in_((NOTICE_EVENT, LITIGATION_EVENT)),
             ),
             event_day < paid.c.closed_on,
             _late(paid),
         )
-        .group_by(Event.invoice_id)
+        .group_by(EventKey.invoice_id)
         .subquery("escalation_events")
     )
 

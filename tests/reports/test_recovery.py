@@ -9,7 +9,7 @@ import pytest
 
 from app.core.ids import new_id
 from app.escalation.actions.models import Action
-from app.outbox.events.models import Event
+from app.outbox.events.models import EventKey
 from tests.factories import create_creditor, create_debtor, create_invoice
 
 URL = "/v1/reports/recovery"
@@ -130,7 +130,7 @@ async def recovery_ledger(app, client, tenant, clock):
     creditor = (await create_creditor(client, tenant))["id"]
     debtor = (await create_debtor(client, tenant, creditor))["id"]
     ids = {}
-    rows: list[Event | Action] = []
+    rows: list[EventKey | Action] = []
     for key, (issue, due, amount, _, events, actions) in CASES.items():
         invoice = await create_invoice(
             client,
@@ -144,15 +144,17 @@ async def recovery_ledger(app, client, tenant, clock):
         )
         ids[key] = invoice["id"]
         for type_, occurrence, day in events:
+            # The report reads the escalation history from the exactly-once keys, which
+            # outlive the events' monthly partitions.
             rows.append(
-                Event(
-                    id=new_id("evt"),
+                EventKey(
+                    event_id=new_id("evt"),
                     tenant_id=tenant.id,
                     invoice_id=invoice["id"],
                     occurrence=occurrence,
                     type=type_,
                     occurred_on=dt.date.fromisoformat(day),
-                    data={},
+                    created_at=clock.now(),
                 )
             )
         for type_, instant in actions:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,13 +13,16 @@ from app.outbox.events.schemas import EventType
 
 class Event(Base):
     """The transactional outbox: written in the same transaction as the change that causes it.
-    (invoice_id, occurrence) is unique, so an occurrence becomes an event exactly once."""
+
+    Partitioned by month of its id (a ULID: the real time it was written, whatever the tenant's
+    clock says), so retention drops whole months (docs/partitioning.md). Its exactly-once key
+    lives in `event_keys`, which outlives the partitions."""
 
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("invoice_id", "occurrence"),
         Index("ix_events_tenant_id_id", "tenant_id", "id"),
         Index("ix_events_created_at", "created_at"),
+        {"postgresql_partition_by": "RANGE (id)"},
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -30,3 +33,19 @@ class Event(Base):
     occurred_on: Mapped[dt.date | None]  # the local day the occurrence fell due
     data: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class EventKey(Base):
+    """What an invoice's occurrence became: (invoice_id, occurrence) is the primary key, so an
+    occurrence becomes an event exactly once, even after its event's month was dropped. Small
+    and unpartitioned; the engine, the timeline and the reports read history from here."""
+
+    __tablename__ = "event_keys"
+
+    invoice_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    occurrence: Mapped[str] = mapped_column(String(120), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    type: Mapped[EventType] = mapped_column(String(64))
+    occurred_on: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime]  # the event's created_at (the tenant's clock)

@@ -20,7 +20,7 @@ from app.core.ids import new_id
 from app.core.metrics import EVENTS_CREATED
 from app.core.pagination import Page, PageParams, page_of
 from app.core.settings import Settings
-from app.outbox.events.models import Event
+from app.outbox.events.models import Event, EventKey
 from app.outbox.events.schemas import EventOut, EventType
 from app.outbox.webhooks import service as webhooks
 from app.outbox.webhooks.service import fan_out
@@ -39,34 +39,57 @@ class NewEvent:
 async def emit_many(
     session: AsyncSession, events: Sequence[NewEvent], *, now: dt.datetime
 ) -> list[tuple[str, EventType]]:
-    """Write the events that do not exist yet (one statement), and their deliveries; returns
-    (id, type) of those created."""
+    """Write the events that do not exist yet, and their deliveries; returns (id, type) of
+    those created. Two statements: the exactly-once keys first (an occurrence already keyed is
+    skipped; a concurrent writer of the same key waits for the first to commit), then the
+    events of the keys won and of events about no invoice (which have no key)."""
     if not events:
         return []
-    result = await session.execute(
-        insert(Event)
-        .on_conflict_do_nothing(index_elements=[Event.invoice_id, Event.occurrence])
-        .returning(Event.id, Event.type),
-        [
-            {
-                "id": new_id("evt"),
-                "tenant_id": e.tenant_id,
-                "invoice_id": e.invoice_id,
-                "occurrence": e.occurrence,
-                "type": e.type,
-                "occurred_on": e.occurred_on,
-                "data": e.data,
-                "created_at": now,
-            }
-            for e in events
-        ],
-    )
+    rows = [
+        {
+            "id": new_id("evt"),
+            "tenant_id": e.tenant_id,
+            "invoice_id": e.invoice_id,
+            "occurrence": e.occurrence,
+            "type": e.type,
+            "occurred_on": e.occurred_on,
+            "data": e.data,
+            "created_at": now,
+        }
+        for e in events
+    ]
+    won = await _claim_keys(session, [r for r in rows if r["invoice_id"] is not None])
+    rows = [r for r in rows if r["invoice_id"] is None or r["id"] in won]
+    if not rows:
+        return []
+    result = await session.execute(insert(Event).returning(Event.id, Event.type), rows)
     created = [(event_id, type_) for event_id, type_ in result]
     for _, type_ in created:
         EVENTS_CREATED.labels(type_).inc()
-    if created:
-        await fan_out(session, [event_id for event_id, _ in created])
+    await fan_out(session, [event_id for event_id, _ in created])
     return created
+
+
+async def _claim_keys(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the (invoice_id, occurrence) keys not taken yet; the event ids of those inserted."""
+    if not rows:
+        return set()
+    keys = [
+        {
+            "invoice_id": r["invoice_id"],
+            "occurrence": r["occurrence"],
+            "tenant_id": r["tenant_id"],
+            "event_id": r["id"],
+            "type": r["type"],
+            "occurred_on": r["occurred_on"],
+            "created_at": r["created_at"],
+        }
+        for r in rows
+    ]
+    result = await session.execute(
+        insert(EventKey).on_conflict_do_nothing().returning(EventKey.event_id), keys
+    )
+    return set(result.scalars())
 
 
 async def emit(

@@ -1,50 +1,43 @@
-"""The outbox's housekeeping: events past their retention lose their payload and their
-deliveries (attempts go with them), and endpoints deleted that long ago go. Deletes in small
-batches, one transaction each, so no long lock is held and the work resumes where it stopped."""
+"""The outbox's housekeeping: the history's monthly partitions are created ahead of time and
+dropped whole once past retention (app/outbox/partitions.py), and endpoints deleted that long
+ago go, in small batches, one transaction each, so no long lock is held."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import delete, literal, select, update
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.db import delete_in_batches
-from app.outbox.events.models import Event
-from app.outbox.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.outbox.partitions import drop_expired_partitions, ensure_partitions
+from app.outbox.webhooks.models import WebhookEndpoint
+
+
+@dataclass(frozen=True)
+class PurgedHistory:
+    months: int  # months of events, deliveries and attempts dropped
+    endpoints: int  # endpoints deleted before the cutoff, now gone
 
 
 async def purge_history(
-    sessionmaker: async_sessionmaker[AsyncSession], cutoff: dt.datetime, batch_size: int
-) -> tuple[int, int]:
-    """(events purged, endpoints deleted) older than `cutoff`."""
-    # Past retention an event loses its payload and its deliveries (attempts cascade), but the
-    # row stays: its (invoice, occurrence) key is what keeps every occurrence exactly-once (the
-    # engine reads which occurrences were emitted). Uses ix_events_created_at.
-    old_deliveries = (
-        select(WebhookDelivery.id)
-        .join(Event, Event.id == WebhookDelivery.event_id)
-        .where(Event.created_at < cutoff)
-        .limit(batch_size)
-        .with_for_update(of=WebhookDelivery, skip_locked=True)
-    )
-    await delete_in_batches(
-        sessionmaker,
-        delete(WebhookDelivery).where(WebhookDelivery.id.in_(old_deliveries)),
-        batch_size,
-    )
-    unpurged = (
-        select(Event.id)
-        .where(Event.created_at < cutoff, Event.data != literal({}, JSONB))
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )
-    events = await delete_in_batches(
-        sessionmaker,
-        update(Event).where(Event.id.in_(unpurged)).values(data=literal({}, JSONB)),
-        batch_size,
-    )
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    now: dt.datetime,
+    cutoff: dt.datetime,
+    batch_size: int,
+) -> PurgedHistory:
+    """Partitions for the months ahead of `now`; those of months ended before `cutoff` dropped
+    (unless a delivery in them is still pending); endpoints deleted before `cutoff` purged."""
+    # Past retention the whole month goes, its events' payloads with it. The occurrences stay
+    # exactly-once: their keys are in event_keys, which is never purged.
+    # Ids carry real time, so the months ahead of real time are what inserts need; those ahead
+    # of `now` as well, where a test (or a clock) says otherwise.
+    for instant in {now, dt.datetime.now(dt.UTC)}:
+        await ensure_partitions(engine, instant)
+    dropped = await drop_expired_partitions(engine, cutoff)
     deleted_endpoints = (
         select(WebhookEndpoint.id)
         .where(WebhookEndpoint.deleted_at < cutoff)
@@ -56,4 +49,4 @@ async def purge_history(
         delete(WebhookEndpoint).where(WebhookEndpoint.id.in_(deleted_endpoints)),
         batch_size,
     )
-    return events, endpoints
+    return PurgedHistory(len(dropped), endpoints)

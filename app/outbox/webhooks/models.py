@@ -35,7 +35,11 @@ class WebhookEndpoint(Timestamps, Base):
 
 
 class WebhookDelivery(Timestamps, Base):
-    """One event to one endpoint: claimed by workers with SKIP LOCKED plus a lease."""
+    """One event to one endpoint: claimed by workers with SKIP LOCKED plus a lease.
+
+    Partitioned by month of its id (like events and attempts, docs/partitioning.md). No foreign
+    key to its event: deliveries are only ever inserted from existing events, and retention
+    drops a month of events only once no pending delivery refers to it."""
 
     __tablename__ = "webhook_deliveries"
     __label__ = "webhook delivery"
@@ -58,11 +62,19 @@ class WebhookDelivery(Timestamps, Base):
             postgresql_where=text("locked_until IS NOT NULL"),
         ),
         Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+        # The oldest pending delivery: the claim reads no partition older than it, and
+        # retention keeps every partition from it on.
+        Index(
+            "ix_webhook_deliveries_pending_id",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        {"postgresql_partition_by": "RANGE (id)"},
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     # pending | succeeded | failed (gave up) | cancelled (endpoint disabled or deleted)
     status: Mapped[DeliveryStatus] = mapped_column(String(16))
@@ -73,14 +85,15 @@ class WebhookDelivery(Timestamps, Base):
 
 
 class WebhookAttempt(Base):
-    """One HTTP attempt (or one refused before sending), as the receiver answered it."""
+    """One HTTP attempt (or one refused before sending), as the receiver answered it.
+    Partitioned by month of its id; no foreign key to its delivery (see WebhookDelivery)."""
 
     __tablename__ = "webhook_attempts"
+    __table_args__ = ({"postgresql_partition_by": "RANGE (id)"},)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    delivery_id: Mapped[str] = mapped_column(
-        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
-    )
+    delivery_id: Mapped[str] = mapped_column(String(40), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     attempted_at: Mapped[dt.datetime]
     status_code: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int] = mapped_column(Integer)

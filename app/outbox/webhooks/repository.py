@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ulid import ULID
 
 from app.outbox.events.schemas import EventType
+from app.outbox.partitions import PARTITIONED, month_floor
 from app.outbox.webhooks.models import WebhookDelivery
 
 # A claimed delivery keeps its lease this long after its last renewal. The worker sending it
@@ -113,7 +115,8 @@ class ClaimedDelivery:
 # due deliveries. SKIP LOCKED: concurrent workers take disjoint rows; the lease (compared with
 # the database's own clock, shared by all replicas) keeps them disjoint after this short
 # transaction commits, while the HTTP requests run. `:tenant_id` (else NULL) keeps to one tenant's
-# endpoints: a sandbox tenant's advance delivers its own webhooks only.
+# endpoints: a sandbox tenant's advance delivers its own webhooks only. `:floor` (see
+# `claim_floor`) lets the planner skip the months of deliveries with nothing pending.
 _CLAIM = text(
     """
     WITH picked AS (
@@ -124,13 +127,14 @@ _CLAIM = text(
             FROM webhook_deliveries x
             WHERE x.endpoint_id = e.id
               AND x.status = 'pending'
+              AND x.id >= :floor
               AND x.next_attempt_at <= :now
               AND (x.locked_until IS NULL OR x.locked_until <= now())
             ORDER BY x.next_attempt_at, x.id
             LIMIT greatest(:per_endpoint - (
                 SELECT count(*) FROM webhook_deliveries l
                 WHERE l.endpoint_id = e.id AND l.locked_until IS NOT NULL
-                  AND l.locked_until > now() AND l.status = 'pending'
+                  AND l.locked_until > now() AND l.status = 'pending' AND l.id >= :floor
             ), 0)
             FOR UPDATE OF x SKIP LOCKED
         ) d
@@ -142,7 +146,7 @@ _CLAIM = text(
     UPDATE webhook_deliveries w
     SET locked_until = now() + make_interval(secs => :lease_seconds), updated_at = now()
     FROM picked, webhook_endpoints e, events ev
-    WHERE w.id = picked.id AND e.id = w.endpoint_id AND ev.id = w.event_id
+    WHERE w.id = picked.id AND e.id = w.endpoint_id AND ev.id = w.event_id AND w.id >= :floor
     RETURNING w.id AS delivery_id, w.attempts, e.id AS endpoint_id, e.url, e.secret,
               e.previous_secret, e.previous_secret_expires_at, ev.id AS event_id,
               ev.type AS event_type, ev.created_at AS event_created_at, ev.data AS event_data
@@ -180,9 +184,32 @@ async def claim_due(
             "per_endpoint": per_endpoint,
             "lease_seconds": LEASE.total_seconds(),
             "tenant_id": tenant_id,
+            "floor": await claim_floor(session),
         },
     )
     return [ClaimedDelivery(**row) for row in rows.mappings()]
+
+
+# The smallest id a pending delivery can have: the start of the month of the oldest one (or of
+# the current month, an hour back for clock skew, if that is older or none is pending). Cached
+# per process and database for FLOOR_TTL: a stale floor is only lower, never wrong, because a
+# delivery never becomes pending again and a new one takes a new, newer, id.
+FLOOR_TTL_SECONDS = 60.0
+CLOCK_SKEW = dt.timedelta(hours=1)
+_OLDEST_PENDING = text("SELECT min(id) FROM webhook_deliveries WHERE status = 'pending'")
+_floors: dict[str, tuple[float, str]] = {}
+
+
+async def claim_floor(session: AsyncSession) -> str:
+    key = str(session.get_bind().engine.url)
+    cached = _floors.get(key)
+    if cached is not None and time.monotonic() - cached[0] < FLOOR_TTL_SECONDS:
+        return cached[1]
+    oldest = (await session.execute(_OLDEST_PENDING)).scalar()
+    real_now = dt.datetime.now(dt.UTC)
+    floor = month_floor(PARTITIONED["webhook_deliveries"], oldest, real_now - CLOCK_SKEW)
+    _floors[key] = (time.monotonic(), floor)
+    return floor
 
 
 # Only leases still held: a delivery already recorded (locked_until NULL) is left alone.
@@ -220,11 +247,12 @@ _RECORD_SUCCESS = text(
               SELECT FROM webhook_endpoints
               WHERE id = :endpoint_id AND failing_since IS NOT NULL
           )
-        RETURNING id
+        RETURNING id, tenant_id
     )
     INSERT INTO webhook_attempts
-        (id, delivery_id, attempted_at, status_code, duration_ms, error, response_body)
-    SELECT :id, delivery.id, :attempted_at, :status_code, :duration_ms, NULL, :response_body
+        (id, delivery_id, tenant_id, attempted_at, status_code, duration_ms, error, response_body)
+    SELECT :id, delivery.id, delivery.tenant_id, :attempted_at, :status_code, :duration_ms, NULL,
+           :response_body
     FROM delivery
     RETURNING delivery_id
     """
@@ -261,12 +289,13 @@ async def record_success(
 _GAUGES = text(
     """
     SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= :now)
-    FROM webhook_deliveries WHERE status = 'pending'
+    FROM webhook_deliveries WHERE status = 'pending' AND id >= :floor
     """
 )
 
 
 async def pending_stats(session: AsyncSession, now: dt.datetime) -> tuple[int, dt.datetime | None]:
     """How many deliveries are pending, and when the most overdue one fell due."""
-    count, oldest_due = (await session.execute(_GAUGES, {"now": now})).one()
+    params = {"now": now, "floor": await claim_floor(session)}
+    count, oldest_due = (await session.execute(_GAUGES, params)).one()
     return int(count), oldest_due

@@ -266,6 +266,7 @@ def _add_attempt(
         WebhookAttempt(
             id=new_id("wha"),
             delivery_id=delivery.id,
+            tenant_id=delivery.tenant_id,
             attempted_at=now,
             status_code=result.status_code,
             duration_ms=result.duration_ms,

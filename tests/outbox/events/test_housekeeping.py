@@ -1,18 +1,21 @@
-"""Housekeeping: expired idempotency keys, events past their retention (with their
-deliveries), endpoints deleted that long ago; at most once an hour from the scheduler."""
+"""Housekeeping: expired idempotency keys, the history's months past retention, endpoints
+deleted that long ago; at most once an hour from the scheduler."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app import main as tasks  # the housekeeping of every part, as main.py composes it
+from app.core.clock import FrozenClock
 from app.main import TICK_JOBS
-from app.outbox.events.models import Event
+from app.outbox.events.models import Event, EventKey
 from app.outbox.events.service import emit
-from app.outbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.outbox.partitions import ensure_partitions
+from app.outbox.webhooks.models import WebhookEndpoint
 from app.tenants.idempotency import IdempotencyKey
+from tests.outbox.events.test_partitioning import _endpoint, _seed_month
 
 
 async def _count(app, model):
@@ -53,20 +56,7 @@ async def test_housekeeping(client, tenant, app, clock, settings):
 
     now = clock.now()
     old = await _emit(app, tenant.id, "old", now - dt.timedelta(days=31))
-    recent = await _emit(app, tenant.id, "recent", now - dt.timedelta(days=29))
     async with app.state.sessionmaker() as session:
-        [delivery_id] = (
-            await session.execute(select(WebhookDelivery.id).where(WebhookDelivery.event_id == old))
-        ).scalars()
-        session.add(
-            WebhookAttempt(
-                id="wha_1",
-                delivery_id=delivery_id,
-                attempted_at=now,
-                status_code=500,
-                duration_ms=3,
-            )
-        )
         for key, expires_at in (("expired", now - dt.timedelta(seconds=1)), ("live", now)):
             session.add(
                 IdempotencyKey(
@@ -82,63 +72,58 @@ async def test_housekeeping(client, tenant, app, clock, settings):
         await session.commit()
 
     # Tiny batches: the loop must go round several times.
-    stats = await tasks.housekeeping(
-        sessionmaker=app.state.sessionmaker, clock=clock, settings=settings, batch_size=1
-    )
-    assert (stats.idempotency_keys, stats.events, stats.webhook_endpoints) == (1, 1, 0)
+    stats = await _housekeeping(app, clock, settings, batch_size=1)
+    assert (stats.idempotency_keys, stats.webhook_endpoints) == (1, 0)
     async with app.state.sessionmaker() as session:
-        # The old event's row stays (its occurrence key keeps it exactly-once), payload purged.
-        rows = {e.id: e.data for e in (await session.execute(select(Event))).scalars()}
-        assert set(rows) == {old, recent}
-        assert rows[old] == {}
         keys = (await session.execute(select(IdempotencyKey.key))).scalars().all()
         assert keys == ["live"]
-        deliveries = (await session.execute(select(WebhookDelivery.event_id))).scalars().all()
-        assert deliveries == [recent]
-    assert await _count(app, WebhookAttempt) == 0
+    # Past its retention (by its created_at) an event is no longer shown, though its month's
+    # partition stays until the whole month is past retention (test_partitioning.py).
     assert (await client.get(f"/v1/events/{old}", headers=tenant.headers)).status_code == 404
+    assert await _count(app, Event) == 1
 
-    # A deleted endpoint is purged once its history is past the retention.
+    # A deleted endpoint is purged once it was deleted longer ago than the retention.
     clock.set(now + dt.timedelta(days=31))
-    stats = await tasks.housekeeping(
-        sessionmaker=app.state.sessionmaker, clock=clock, settings=settings
-    )
-    assert (stats.events, stats.webhook_endpoints) == (1, 1)
+    stats = await _housekeeping(app, clock, settings)
+    assert stats.webhook_endpoints == 1
     async with app.state.sessionmaker() as session:
         ids = (await session.execute(select(WebhookEndpoint.id))).scalars().all()
     assert ids == [endpoint["id"]]
 
 
-async def test_retention_is_configurable(tenant, app, clock, settings):
-    await _emit(app, tenant.id, "e", clock.now() - dt.timedelta(days=3))
-    keep = settings.model_copy(update={"event_retention_days": 7})
-    stats = await tasks.housekeeping(
-        sessionmaker=app.state.sessionmaker, clock=clock, settings=keep
+async def _housekeeping(app, clock, settings, batch_size=tasks.HOUSEKEEPING_BATCH):
+    return await tasks.housekeeping(
+        engine=app.state.engine,
+        sessionmaker=app.state.sessionmaker,
+        clock=clock,
+        settings=settings,
+        batch_size=batch_size,
     )
-    assert stats.events == 0
-    short = settings.model_copy(update={"event_retention_days": 2})
-    stats = await tasks.housekeeping(
-        sessionmaker=app.state.sessionmaker, clock=clock, settings=short
-    )
-    assert stats.events == 1
 
 
-async def test_tick_runs_at_most_hourly(tenant, app, clock, monkeypatch):
+async def test_retention_is_configurable(app, client, tenant, settings):
+    endpoint = await _endpoint(app, client, tenant, settings)
+    january = dt.datetime(2026, 1, 20, tzinfo=dt.UTC)
+    await ensure_partitions(app.state.engine, january, 0)
+    await _seed_month(app, tenant.id, endpoint, january, "succeeded")
+    march = FrozenClock(dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+    keep = settings.model_copy(update={"event_retention_days": 60})  # January not over by then
+    await _housekeeping(app, march, keep)
+    assert await _count(app, Event) == 1
+    short = settings.model_copy(update={"event_retention_days": 20})
+    await _housekeeping(app, march, short)
+    assert await _count(app, Event) == 0
+
+
+async def test_tick_runs_at_most_hourly(app, monkeypatch):
     assert ("housekeeping", tasks.run_housekeeping_tick) in TICK_JOBS
     monkeypatch.setattr(tasks, "_last_housekeeping", None)
-    await _emit(app, tenant.id, "t1", clock.now() - dt.timedelta(days=40))
-    first = await tasks.run_housekeeping_tick(app)
-    assert first is not None
-    assert first.events == 1
-    await _emit(app, tenant.id, "t2", clock.now() - dt.timedelta(days=40))
+    assert await tasks.run_housekeeping_tick(app) is not None
     assert await tasks.run_housekeeping_tick(app) is None  # ran less than an hour ago
-    assert await _count(app, Event) == 2  # rows kept; only t1's payload was purged
     last_run = tasks._last_housekeeping
     assert last_run is not None
     monkeypatch.setattr(tasks, "_last_housekeeping", last_run - tasks.HOUSEKEEPING_INTERVAL_SECONDS)
-    again = await tasks.run_housekeeping_tick(app)
-    assert again is not None
-    assert again.events == 1
+    assert await tasks.run_housekeeping_tick(app) is not None
 
 
 async def test_an_event_past_retention_is_never_created_again(
@@ -152,10 +137,11 @@ async def test_an_event_past_retention_is_never_created_again(
     )
     first = swept.json()["events_created"]
     assert first >= 1
+    # As if the month's partitions had been dropped: the events and deliveries are gone.
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM webhook_deliveries"))
+        await conn.execute(text("DELETE FROM events"))
     clock.set(clock.now() + dt.timedelta(days=40))
-    await tasks.housekeeping(
-        sessionmaker=app.state.sessionmaker, clock=clock, settings=app.state.settings
-    )
     # The invoice is re-planned from scratch (as any change would do): nothing is emitted twice.
     await client.patch(
         f"/v1/invoices/{made['invoice']['id']}", json={"external_id": "x"}, headers=tenant.headers
@@ -164,7 +150,7 @@ async def test_an_event_past_retention_is_never_created_again(
         occurrences = (
             (
                 await session.execute(
-                    select(Event.occurrence).where(Event.invoice_id == made["invoice"]["id"])
+                    select(EventKey.occurrence).where(EventKey.invoice_id == made["invoice"]["id"])
                 )
             )
             .scalars()
@@ -176,3 +162,4 @@ async def test_an_event_past_retention_is_never_created_again(
     )
     assert again.json()["events_created"] == 0
     assert (await client.get("/v1/events", headers=tenant.headers)).json()["data"] == []
+    assert await _count(app, Event) == 0
