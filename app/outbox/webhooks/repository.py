@@ -110,14 +110,19 @@ class ClaimedDelivery:
 # Walks the endpoints and takes, from each one's own queue, at most its free concurrency
 # (per_endpoint minus its deliveries already leased, by any worker): a dead endpoint holding its
 # slots for 15 s cannot take the batch, and a backlog on one endpoint never hides another's
-# due deliveries. SKIP LOCKED: concurrent workers take disjoint rows; the lease (compared with
+# due deliveries. When more is available than the batch holds, it is taken in turns: each
+# tenant's first delivery (of its endpoints' first ones, round robin), then each one's second...
+# so neither a tenant with many endpoints nor its older backlog fills the batch before another
+# tenant's first delivery (issue 19, point 4). SKIP LOCKED: concurrent workers take disjoint rows; the lease (compared with
 # the database's own clock, shared by all replicas) keeps them disjoint after this short
 # transaction commits, while the HTTP requests run. `:tenant_id` (else NULL) keeps to one tenant's
 # endpoints: a sandbox tenant's advance delivers its own webhooks only.
 _CLAIM = text(
     """
-    WITH picked AS (
-        SELECT d.id
+    WITH available AS (
+        SELECT d.id, d.next_attempt_at, e.tenant_id,
+               row_number() OVER (PARTITION BY e.id ORDER BY d.next_attempt_at, d.id)
+                   AS endpoint_turn
         FROM webhook_endpoints e
         CROSS JOIN LATERAL (
             SELECT x.id, x.next_attempt_at
@@ -136,8 +141,13 @@ _CLAIM = text(
         ) d
         WHERE e.enabled AND e.deleted_at IS NULL
           AND (CAST(:tenant_id AS varchar) IS NULL OR e.tenant_id = :tenant_id)
-        ORDER BY d.next_attempt_at, d.id
-        LIMIT :limit
+    ), turns AS (
+        SELECT id, next_attempt_at,
+               row_number() OVER (PARTITION BY tenant_id
+                                  ORDER BY endpoint_turn, next_attempt_at, id) AS tenant_turn
+        FROM available
+    ), picked AS (
+        SELECT id FROM turns ORDER BY tenant_turn, next_attempt_at, id LIMIT :limit
     )
     UPDATE webhook_deliveries w
     SET locked_until = now() + make_interval(secs => :lease_seconds), updated_at = now()
