@@ -28,8 +28,10 @@ async def _copies(app, invoice_id: str, count: int, due_at: dt.datetime) -> None
             {"count": count, "id": invoice_id},
         )
         await conn.execute(
-            text("UPDATE invoices SET next_action_at = :at WHERE tenant_id = "
-                 "(SELECT tenant_id FROM invoices WHERE id = :id)"),
+            text(
+                "UPDATE invoices SET next_action_at = :at WHERE tenant_id = "
+                "(SELECT tenant_id FROM invoices WHERE id = :id)"
+            ),
             {"at": due_at, "id": invoice_id},
         )
 

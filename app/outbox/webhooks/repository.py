@@ -111,12 +111,13 @@ class ClaimedDelivery:
 # (per_endpoint minus its deliveries already leased, by any worker): a dead endpoint holding its
 # slots for 15 s cannot take the batch, and a backlog on one endpoint never hides another's
 # due deliveries. When more is available than the batch holds, it is taken in turns: each
-# tenant's first delivery (of its endpoints' first ones, round robin), then each one's second...
+# tenant's first delivery (its endpoints' first ones, round robin), then each one's second...
 # so neither a tenant with many endpoints nor its older backlog fills the batch before another
-# tenant's first delivery (issue 19, point 4). SKIP LOCKED: concurrent workers take disjoint rows; the lease (compared with
-# the database's own clock, shared by all replicas) keeps them disjoint after this short
-# transaction commits, while the HTTP requests run. `:tenant_id` (else NULL) keeps to one tenant's
-# endpoints: a sandbox tenant's advance delivers its own webhooks only.
+# tenant's first delivery (issue 19, point 4). SKIP LOCKED: concurrent workers take disjoint
+# rows; the lease (compared with the database's own clock, shared by all replicas) keeps them
+# disjoint after this short transaction commits, while the HTTP requests run. `:tenant_id`
+# (else NULL) keeps to one tenant's endpoints: a sandbox tenant's advance delivers its own
+# webhooks only.
 _CLAIM = text(
     """
     WITH available AS (
@@ -270,13 +271,35 @@ async def record_success(
 
 _GAUGES = text(
     """
-    SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= :now)
+    SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= :now),
+           count(*) FILTER (WHERE next_attempt_at <= :now)
     FROM webhook_deliveries WHERE status = 'pending'
     """
 )
 
 
-async def pending_stats(session: AsyncSession, now: dt.datetime) -> tuple[int, dt.datetime | None]:
-    """How many deliveries are pending, and when the most overdue one fell due."""
-    count, oldest_due = (await session.execute(_GAUGES, {"now": now})).one()
-    return int(count), oldest_due
+@dataclass(frozen=True)
+class PendingStats:
+    pending: int
+    oldest_due: dt.datetime | None
+    due: int
+    due_by_endpoint: list[tuple[str, int]]  # the endpoints with the most due, most first
+
+
+# Per endpoint, on the claim's own partial index (ix_webhook_deliveries_endpoint_due).
+_DUE_BY_ENDPOINT = text(
+    """
+    SELECT endpoint_id, count(*) AS due FROM webhook_deliveries
+    WHERE status = 'pending' AND next_attempt_at <= :now
+    GROUP BY endpoint_id ORDER BY due DESC, endpoint_id LIMIT :top
+    """
+)
+
+
+async def pending_stats(session: AsyncSession, now: dt.datetime, top: int) -> PendingStats:
+    """How many deliveries are pending, when the most overdue one fell due, how many are due,
+    and the `top` endpoints with the most due."""
+    count, oldest_due, due = (await session.execute(_GAUGES, {"now": now})).one()
+    rows = await session.execute(_DUE_BY_ENDPOINT, {"now": now, "top": top})
+    by_endpoint = [(str(endpoint_id), int(n)) for endpoint_id, n in rows]
+    return PendingStats(int(count), oldest_due, int(due), by_endpoint)

@@ -31,9 +31,11 @@ from app.core.ids import new_id
 from app.core.metrics import (
     DELIVERIES,
     DELIVERY_LATENCY,
+    DUE_BACKLOG_TOP_ENDPOINTS,
     ENDPOINTS_DISABLED,
     OLDEST_PENDING_AGE,
     PENDING_DELIVERIES,
+    observe_due_backlog,
 )
 from app.core.settings import Settings
 from app.outbox.events.schemas import WebhookPayload
@@ -436,10 +438,13 @@ async def claim(
 async def refresh_gauges(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
     now = clock.now()
     async with sessionmaker() as session:
-        count, oldest_due = await repository.pending_stats(session, now)
-    PENDING_DELIVERIES.set(count)
+        stats = await repository.pending_stats(session, now, DUE_BACKLOG_TOP_ENDPOINTS)
+    PENDING_DELIVERIES.set(stats.pending)
     # How late the most overdue delivery is: grows when workers fall behind or are down.
-    OLDEST_PENDING_AGE.set(max((now - oldest_due).total_seconds(), 0) if oldest_due else 0)
+    oldest = stats.oldest_due
+    OLDEST_PENDING_AGE.set(max((now - oldest).total_seconds(), 0) if oldest else 0)
+    # Which endpoints the backlog is on: a slow or dead one shows up on its own.
+    observe_due_backlog(stats.due_by_endpoint, stats.due)
 
 
 async def deliver_due(
