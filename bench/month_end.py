@@ -127,6 +127,18 @@ class MonthEnd:
         seconds = time.perf_counter() - started
         log(f"month-end: seeded {total:,} invoices ({due:,} due) in {seconds:.0f}s")
         self.figures["seed"] = {"invoices": total, "due": due, "seconds": round(seconds, 1)}
+        self.figures["sweep_claim_plan"] = await self.claim_plan()
+
+    async def claim_plan(self) -> list[str]:
+        """EXPLAIN of the sweep's fair claim on the seeded set (per-tenant index probes)."""
+        from app.escalation.tasks import _FAIR_CLAIM
+
+        assert self.conn is not None
+        sql = _FAIR_CLAIM.text
+        for n, name in enumerate((":now", ":limit", ":tenant_id"), start=1):
+            sql = sql.replace(name, f"${n}")
+        now = dt.datetime.now(dt.UTC)
+        return [r[0] for r in await self.conn.fetch(f"EXPLAIN {sql}", now, 500, None)]
 
     async def copy(self, template: dict[str, Any], count: int, stem: str) -> None:
         assert self.conn is not None
@@ -216,9 +228,15 @@ class MonthEnd:
                 if left == 0 and swept_first.get(key, key) in marks | {key: 0}:
                     marks[key] = round(time.perf_counter() - started, 1)
         marks["timed_out"] = len(marks) < len(checks)
+        marks["still_due"] = await self.conn.fetchval(checks["swept_s"])
         marks["succeeded"] = await self.conn.fetchval(
             "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'"
         )
+        due = self.cfg["due"]
+        if "swept_s" in marks:
+            marks["swept_per_s"] = round(due / marks["swept_s"], 1)
+        if "delivered_s" in marks:
+            marks["delivered_per_s"] = round(marks["succeeded"] / marks["delivered_s"], 1)
         return marks
 
     async def database_stats(self) -> dict[str, Any]:

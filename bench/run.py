@@ -606,13 +606,15 @@ class Bench:
         }
 
     async def claim_plan(self) -> str:
-        """EXPLAIN of the sweep's claim query on the large set (the index must be used)."""
+        """EXPLAIN of the sweep's claim (the per-tenant one, app/escalation/tasks.py) on the large
+        set: the per-tenant index must be used."""
+        from app.escalation.tasks import _FAIR_CLAIM
+
         assert self.conn is not None
-        rows = await self.conn.fetch(
-            "EXPLAIN SELECT id FROM invoices WHERE status = 'open' AND next_action_at IS NOT NULL "
-            "AND next_action_at <= $1 ORDER BY next_action_at LIMIT 500 FOR UPDATE SKIP LOCKED",
-            self.as_of,
-        )
+        sql = _FAIR_CLAIM.text
+        for n, name in enumerate((":now", ":limit", ":tenant_id"), start=1):
+            sql = sql.replace(name, f"${n}")
+        rows = await self.conn.fetch(f"EXPLAIN {sql}", self.as_of, 500, None)
         return "\n".join(r[0] for r in rows)
 
     async def seed_background(self) -> None:
