@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import func, select, text
 
+from app.escalation import tasks
 from app.escalation.tasks import sweep
 from app.ledger.invoices.models import Invoice
 from tests.conftest import make_tenant
@@ -70,3 +71,14 @@ async def test_a_lone_tenant_still_gets_whole_batches(client, app, clock):
 
     assert stats.batches == 3  # 500 + 500 + 200: its share is the whole batch
     assert stats.invoices == 1_200
+
+
+async def test_the_scheduled_sweep_stops_at_its_budget(client, app, clock, monkeypatch):
+    """The tick's sweep leaves the rest for the next tick, so the deliveries run in between."""
+    alone = await make_tenant(client, "Burst")
+    invoice = (await ledger(client, alone, due_date="2026-01-20"))["invoice"]
+    await _copies(app, invoice["id"], 1_199, clock.now() - dt.timedelta(days=1))
+    monkeypatch.setattr(tasks, "SWEEP_TICK_BUDGET_SECONDS", 0.0)
+
+    await tasks.sweep_tick(app)
+    assert await _still_due(app, alone.id, clock.now()) == 1_200 - 500  # one batch, then stop
