@@ -69,6 +69,8 @@ SCALES: dict[str, dict[str, Any]] = {
         "profile_s": 5.0,
         "profiles": "api_create,batch,webhooks",
     },
+    # bench/month_end.py: its own scenario (BENCH_MONTH_END_INVOICES, BENCH_MONTH_END_DUE).
+    "month-end": {},
     "full": {
         "background": 1_000_000,
         "due": 1000,
@@ -235,18 +237,30 @@ def relance_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
 
 
-async def start_server(db_url: str, name: str, profile: Path | None = None) -> Server:
+async def start_server(
+    db_url: str,
+    name: str,
+    profile: Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    workers: int = WORKERS,
+) -> Server:
+    """`relance serve` ready, its scheduler off unless `env` turns it on."""
     port = free_port()
-    env = os.environ | {
-        "RELANCE_DATABASE_URL": db_url,
-        "RELANCE_SCHEDULER_ENABLED": "false",
-        "RELANCE_ADMIN_TOKEN": ADMIN_TOKEN,
-        "RELANCE_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
-        "RELANCE_LOG_LEVEL": "WARNING",
-    }
+    env = (
+        os.environ
+        | {
+            "RELANCE_DATABASE_URL": db_url,
+            "RELANCE_SCHEDULER_ENABLED": "false",
+            "RELANCE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "RELANCE_WEBHOOK_ALLOW_PRIVATE_URLS": "true",
+            "RELANCE_LOG_LEVEL": "WARNING",
+        }
+        | (env or {})
+    )
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
     if profile is None:
-        serve += ["--workers", str(WORKERS)]
+        serve += ["--workers", str(workers)]
         command = [*relance_command(), *serve]
     else:
         command = [
@@ -400,6 +414,25 @@ async def loadgen(spec: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"loadgen {spec['mode']} failed:\n{err.decode()[-3000:]}")
     result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
     return result
+
+
+@contextlib.asynccontextmanager
+async def receiver() -> Any:
+    """bench/receiver.py in its own process: yields its ports {"live": ..., "dead": ...}."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.receiver",
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        yield json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+    finally:
+        process.terminate()
+        await process.wait()
 
 
 # --- the measurements -----------------------------------------------------------------------------
@@ -573,13 +606,15 @@ class Bench:
         }
 
     async def claim_plan(self) -> str:
-        """EXPLAIN of the sweep's claim query on the large set (the index must be used)."""
+        """EXPLAIN of the sweep's claim (the per-tenant one, app/escalation/tasks.py) on the large
+        set: the per-tenant index must be used."""
+        from app.escalation.tasks import _FAIR_CLAIM
+
         assert self.conn is not None
-        rows = await self.conn.fetch(
-            "EXPLAIN SELECT id FROM invoices WHERE status = 'open' AND next_action_at IS NOT NULL "
-            "AND next_action_at <= $1 ORDER BY next_action_at LIMIT 500 FOR UPDATE SKIP LOCKED",
-            self.as_of,
-        )
+        sql = _FAIR_CLAIM.text
+        for n, name in enumerate((":now", ":limit", ":tenant_id"), start=1):
+            sql = sql.replace(name, f"${n}")
+        rows = await self.conn.fetch(f"EXPLAIN {sql}", self.as_of, 500, None)
         return "\n".join(r[0] for r in rows)
 
     async def seed_background(self) -> None:
@@ -873,22 +908,8 @@ class Bench:
         log(f"webhooks {name}: {result['delivered']} in {result['seconds']:.2f}s")
         return result
 
-    @contextlib.asynccontextmanager
-    async def receiver(self) -> Any:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.receiver",
-            cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        try:
-            assert process.stdout is not None
-            yield json.loads(await asyncio.wait_for(process.stdout.readline(), 30))
-        finally:
-            process.terminate()
-            await process.wait()
+    def receiver(self) -> Any:
+        return receiver()
 
     async def webhooks(self) -> None:
         count = self.cfg["hook_invoices"]
@@ -1104,6 +1125,8 @@ def main() -> int:
         print(f"BENCH_SCALE must be one of {', '.join(SCALES)}", file=sys.stderr)
         return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if scale == "month-end":
+        return month_end_main()
     started_at = dt.datetime.now(dt.UTC)
     log(f"scale {scale}: {SCALES[scale]}, service workers {WORKERS}")
     host_before = host()
@@ -1147,6 +1170,37 @@ def main() -> int:
         print(f"phases that failed: {', '.join(bench.errors)} (see 'errors' in the JSON)")
         return 1
     return 0
+
+
+def month_end_main() -> int:
+    """BENCH_SCALE=month-end: bench/month_end.py, figures in bench/results/month-end-*.json."""
+    from bench.month_end import month_end
+
+    started_at = dt.datetime.now(dt.UTC)
+    host_before = host()
+    with database_server() as (server_url, kind):
+        name = f"relance_bench_{os.getpid()}_{secrets.token_hex(3)}"
+        asyncio.run(admin_sql(server_url, f'CREATE DATABASE "{name}"'))
+        db_url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        log(f"month-end: fresh database {name} on {kind}")
+        try:
+            figures = asyncio.run(month_end(db_url, receiver))
+            info = asyncio.run(machine(db_url, kind, "month-end"))
+        finally:
+            asyncio.run(admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    report = {
+        **figures,
+        "machine": info | {"loadavg_before": host_before["loadavg"]},
+        "timestamp": started_at.isoformat(),
+        "duration_s": round(time.perf_counter() - T0, 1),
+    }
+    text = json.dumps(report, indent=2, default=json_default)
+    path = RESULTS / f"month-end-{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
+    path.write_text(text + "\n")
+    print(text)
+    print(f"\nwrote {path.relative_to(ROOT)} in {report['duration_s']:.0f}s")
+    timed_out = [k for k, v in figures.items() if isinstance(v, dict) and v.get("timed_out")]
+    return 1 if timed_out else 0
 
 
 if __name__ == "__main__":

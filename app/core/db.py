@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.core.clock import Clock
+from app.core.settings import get_settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -58,7 +60,31 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
+# The execution option that marks an engine whose connections go through a transaction pooler.
+POOLER_OPTION = "relance_pooler"
+
+
+def _pooler_connect_args() -> dict[str, Any]:
+    """Behind PgBouncer in transaction mode (1.18 in Debian 12: no `max_prepared_statements`),
+    consecutive transactions of one client may run on different server connections: asyncpg
+    must keep no prepared statement across them (no statement cache), and SQLAlchemy's must be
+    named uniquely, so that two clients' statements never collide on one server connection."""
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__relance_{uuid.uuid4().hex}__",
+    }
+
+
+def create_engine(
+    url: str, *, pool_size: int = 10, pooler: str | None = None, **kwargs: Any
+) -> AsyncEngine:
+    """The service's engine. `pooler`: "pgbouncer" when `url` is a transaction pooler (default:
+    the RELANCE_DB_POOLER setting)."""
+    pooler = pooler or get_settings().db_pooler
+    connect_args: dict[str, Any] = {"timeout": 5, "command_timeout": 30}
+    if pooler:
+        connect_args |= _pooler_connect_args()
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
@@ -70,9 +96,15 @@ def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngin
         # database restart fails its request with 503 (retryable, nothing done) and is dropped.
         pool_pre_ping=False,
         pool_timeout=10,
-        connect_args={"timeout": 5, "command_timeout": 30},
+        connect_args=connect_args,
+        execution_options={POOLER_OPTION: bool(pooler)},
         **kwargs,
     )
+
+
+def behind_pooler(engine: AsyncEngine) -> bool:
+    """Whether this engine's connections go through a transaction pooler (`create_engine`)."""
+    return bool(engine.get_execution_options().get(POOLER_OPTION))
 
 
 # --- the unit of work ----------------------------------------------------------------------------
@@ -205,8 +237,21 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 _READS = frozenset({"GET", "HEAD"})
 
 
+async def one_statement(session: AsyncSession) -> None:
+    """Let `session` run its statements each on its own (autocommit): for work that is a single
+    statement, which is atomic by itself, no BEGIN and COMMIT round trips. Behind a transaction
+    pooler it stays in a transaction (see `read_engine`)."""
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and not behind_pooler(bind):
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def read_engine(engine: AsyncEngine) -> AsyncEngine:
-    """The same pool, in autocommit: each statement on its own, no transaction to open."""
+    """The same pool, in autocommit: each statement on its own, no transaction to open. Not
+    behind a transaction pooler: there the prepare and the execution of a statement outside a
+    transaction may reach two different server connections, so reads run in one."""
+    if behind_pooler(engine):
+        return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 

@@ -9,6 +9,7 @@ combine (`multiprocess_mode`); the `live*` modes forget a process once it has ex
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import (
@@ -80,6 +81,16 @@ OLDEST_PENDING_AGE = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemostrecent",
 )
+DUE_BACKLOG_TOP_ENDPOINTS = 20
+DUE_BACKLOG_OTHER = "_other"
+DUE_BACKLOG = Gauge(
+    "relance_webhook_due_deliveries",
+    f"Deliveries due and not yet delivered, by endpoint id: the {DUE_BACKLOG_TOP_ENDPOINTS} "
+    f'endpoints with the most, the others summed under endpoint="{DUE_BACKLOG_OTHER}"',
+    ["endpoint"],
+    registry=REGISTRY,
+    multiprocess_mode="livemostrecent",
+)
 ENDPOINTS_DISABLED = Counter(
     "relance_webhook_endpoints_disabled_total",
     "Endpoints disabled automatically",
@@ -130,6 +141,25 @@ def observe_pool(pool: Any) -> None:
     DB_POOL_CHECKED_OUT.set(pool.checkedout())
     # SQLAlchemy counts from -size while the pool is not full yet: only the excess matters here.
     DB_POOL_OVERFLOW.set(max(pool.overflow(), 0))
+
+
+_due_backlog_labels: set[str] = set()
+
+
+def observe_due_backlog(top: Iterable[tuple[str, int]], total: int) -> None:
+    """The due backlog per endpoint: `top` (the endpoints with the most, at most
+    DUE_BACKLOG_TOP_ENDPOINTS) and the rest of `total` as one series, so the number of series
+    stays bounded whatever the number of endpoints. An endpoint that left the top reads 0 (in
+    multiprocess mode a series cannot be removed from the shared files, only set)."""
+    shown = dict(top)
+    shown[DUE_BACKLOG_OTHER] = max(total - sum(shown.values()), 0)
+    for endpoint in _due_backlog_labels - shown.keys():
+        DUE_BACKLOG.labels(endpoint=endpoint).set(0)
+    for endpoint, count in shown.items():
+        DUE_BACKLOG.labels(endpoint=endpoint).set(count)
+    # Forgotten once at 0: the labels this process tracks stay the top and those just left.
+    _due_backlog_labels.clear()
+    _due_backlog_labels.update(shown)
 
 
 def multiprocess_dir() -> str | None:

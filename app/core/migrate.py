@@ -1,5 +1,5 @@
 """Schema migrations: `alembic upgrade head` under a PostgreSQL advisory lock, so replicas that
-start together migrate once, one after the other."""
+start together migrate once, one after the other (directly or through PgBouncer)."""
 
 from __future__ import annotations
 
@@ -32,15 +32,14 @@ def _upgrade(connection: Connection) -> None:
 
 
 async def migrate(engine: AsyncEngine) -> None:
+    """Upgrade to head, one process at a time. The lock is transaction-scoped, taken in the
+    migrations' own transaction and released by its COMMIT (or by a crash's rollback): a
+    session lock would not survive PgBouncer's transaction pooling, where the unlock can reach
+    another server connection than the lock and leave it held there."""
     async with engine.connect() as conn:
-        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
-        try:
-            await conn.commit()
-            await conn.run_sync(_upgrade)
-            await conn.commit()
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
-            await conn.commit()
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        await conn.run_sync(_upgrade)
+        await conn.commit()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

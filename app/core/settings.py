@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -28,6 +29,11 @@ class Settings(BaseSettings):
     # POST /v1/invoices/import takes whole files: a Factur-X PDF with its fonts and logo.
     max_import_bytes: int = 10 * 1024 * 1024
     db_pool_size: int = 20
+    db_pooler: Literal["pgbouncer"] | None = Field(
+        default=None,
+        description="pgbouncer: the database URL is a PgBouncer in transaction mode (no prepared "
+        "statement outlives its transaction, reads run in a transaction)",
+    )
     event_retention_days: int = 30
 
     @field_validator("timezone")

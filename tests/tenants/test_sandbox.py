@@ -236,7 +236,9 @@ async def test_concurrent_advances_serialize_and_never_duplicate(client, app):
     assert len({(e.invoice_id, e.occurrence) for e in events}) == len(events)
     assert first["events_created"] + second["events_created"] == len(events) == 5 * 5
     # One ran the walk; the other waited for its lock and started where it left the clock.
-    later = second if first["previous"] != to else first
+    # (Instants compared as such: the API writes them in UTC, `to` is in Paris time.)
+    first_started_at = dt.datetime.fromisoformat(first["previous"])
+    later = first if first_started_at == dt.datetime.fromisoformat(to) else second
     assert later["events_created"] == 0
     assert dt.datetime.fromisoformat(later["previous"]) == dt.datetime.fromisoformat(to)
 

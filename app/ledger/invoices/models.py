@@ -24,6 +24,14 @@ class Invoice(Base):
             "next_action_at",
             postgresql_where=text("status = 'open' AND next_action_at IS NOT NULL"),
         ),
+        # The same work per tenant: the sweep claims a share of each tenant's due invoices
+        # (one index probe per tenant), so a tenant's month-end never delays another's ten.
+        Index(
+            "ix_invoices_tenant_due_work",
+            "tenant_id",
+            "next_action_at",
+            postgresql_where=text("status = 'open' AND next_action_at IS NOT NULL"),
+        ),
         Index("ix_invoices_tenant_id_id", "tenant_id", "id"),
         # Lookups of GET /v1/invoices by number or external_id across the tenant's creditors
         # (the unique (creditor_id, number) serves only a lookup within one creditor).

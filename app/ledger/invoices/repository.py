@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.db import behind_pooler
 from app.ledger.invoices.models import Invoice
 
 # GET /v1/invoices/{id}: one SELECT by id and tenant, written once, run by asyncpg itself on a
@@ -21,7 +22,12 @@ async def find(conn: AsyncConnection, tenant_id: str, invoice_id: str) -> Simple
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
     try:
-        record = await driver.fetchrow(_BY_ID, invoice_id, tenant_id)
+        if behind_pooler(conn.engine):
+            # Its prepare and its execution in one transaction: on one server connection.
+            async with driver.transaction():
+                record = await driver.fetchrow(_BY_ID, invoice_id, tenant_id)
+        else:
+            record = await driver.fetchrow(_BY_ID, invoice_id, tenant_id)
     except Exception as exc:
         # SQLAlchemy did not see this error: a connection the database dropped must leave the
         # pool here, or it would fail the requests after this one too; the request gets a 503.

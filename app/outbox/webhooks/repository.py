@@ -112,15 +112,21 @@ class ClaimedDelivery:
 # Walks the endpoints and takes, from each one's own queue, at most its free concurrency
 # (per_endpoint minus its deliveries already leased, by any worker): a dead endpoint holding its
 # slots for 15 s cannot take the batch, and a backlog on one endpoint never hides another's
-# due deliveries. SKIP LOCKED: concurrent workers take disjoint rows; the lease (compared with
-# the database's own clock, shared by all replicas) keeps them disjoint after this short
-# transaction commits, while the HTTP requests run. `:tenant_id` (else NULL) keeps to one tenant's
-# endpoints: a sandbox tenant's advance delivers its own webhooks only. `:floor` (see
-# `claim_floor`) lets the planner skip the months of deliveries with nothing pending.
+# due deliveries. When more is available than the batch holds, it is taken in turns: each
+# tenant's first delivery (its endpoints' first ones, round robin), then each one's second...
+# so neither a tenant with many endpoints nor its older backlog fills the batch before another
+# tenant's first delivery (issue 19, point 4). SKIP LOCKED: concurrent workers take disjoint
+# rows; the lease (compared with the database's own clock, shared by all replicas) keeps them
+# disjoint after this short transaction commits, while the HTTP requests run. `:tenant_id`
+# (else NULL) keeps to one tenant's endpoints: a sandbox tenant's advance delivers its own
+# webhooks only. `:floor` (see `claim_floor`) lets the planner skip the months of deliveries
+# with nothing pending.
 _CLAIM = text(
     """
-    WITH picked AS (
-        SELECT d.id
+    WITH available AS (
+        SELECT d.id, d.next_attempt_at, e.tenant_id,
+               row_number() OVER (PARTITION BY e.id ORDER BY d.next_attempt_at, d.id)
+                   AS endpoint_turn
         FROM webhook_endpoints e
         CROSS JOIN LATERAL (
             SELECT x.id, x.next_attempt_at
@@ -140,8 +146,13 @@ _CLAIM = text(
         ) d
         WHERE e.enabled AND e.deleted_at IS NULL
           AND (CAST(:tenant_id AS varchar) IS NULL OR e.tenant_id = :tenant_id)
-        ORDER BY d.next_attempt_at, d.id
-        LIMIT :limit
+    ), turns AS (
+        SELECT id, next_attempt_at,
+               row_number() OVER (PARTITION BY tenant_id
+                                  ORDER BY endpoint_turn, next_attempt_at, id) AS tenant_turn
+        FROM available
+    ), picked AS (
+        SELECT id FROM turns ORDER BY tenant_turn, next_attempt_at, id LIMIT :limit
     )
     UPDATE webhook_deliveries w
     SET locked_until = now() + make_interval(secs => :lease_seconds), updated_at = now()
@@ -288,14 +299,36 @@ async def record_success(
 
 _GAUGES = text(
     """
-    SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= :now)
+    SELECT count(*), min(next_attempt_at) FILTER (WHERE next_attempt_at <= :now),
+           count(*) FILTER (WHERE next_attempt_at <= :now)
     FROM webhook_deliveries WHERE status = 'pending' AND id >= :floor
     """
 )
 
 
-async def pending_stats(session: AsyncSession, now: dt.datetime) -> tuple[int, dt.datetime | None]:
-    """How many deliveries are pending, and when the most overdue one fell due."""
+@dataclass(frozen=True)
+class PendingStats:
+    pending: int
+    oldest_due: dt.datetime | None
+    due: int
+    due_by_endpoint: list[tuple[str, int]]  # the endpoints with the most due, most first
+
+
+# Per endpoint, on the claim's own partial index (ix_webhook_deliveries_endpoint_due).
+_DUE_BY_ENDPOINT = text(
+    """
+    SELECT endpoint_id, count(*) AS due FROM webhook_deliveries
+    WHERE status = 'pending' AND next_attempt_at <= :now AND id >= :floor
+    GROUP BY endpoint_id ORDER BY due DESC, endpoint_id LIMIT :top
+    """
+)
+
+
+async def pending_stats(session: AsyncSession, now: dt.datetime, top: int) -> PendingStats:
+    """How many deliveries are pending, when the most overdue one fell due, how many are due,
+    and the `top` endpoints with the most due."""
     params = {"now": now, "floor": await claim_floor(session)}
-    count, oldest_due = (await session.execute(_GAUGES, params)).one()
-    return int(count), oldest_due
+    count, oldest_due, due = (await session.execute(_GAUGES, params)).one()
+    rows = await session.execute(_DUE_BY_ENDPOINT, params | {"top": top})
+    by_endpoint = [(str(endpoint_id), int(n)) for endpoint_id, n in rows]
+    return PendingStats(int(count), oldest_due, int(due), by_endpoint)

@@ -27,13 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.core.clock import Clock
+from app.core.db import one_statement
 from app.core.ids import new_id
 from app.core.metrics import (
     DELIVERIES,
     DELIVERY_LATENCY,
+    DUE_BACKLOG_TOP_ENDPOINTS,
     ENDPOINTS_DISABLED,
     OLDEST_PENDING_AGE,
     PENDING_DELIVERIES,
+    observe_due_backlog,
 )
 from app.core.settings import Settings
 from app.outbox.events.schemas import WebhookPayload
@@ -56,9 +59,6 @@ TICK_BUDGET_SECONDS = 5.0
 ATTEMPT_DEADLINE_SECONDS = 15.0
 RESPONSE_BODY_LIMIT = 2048
 USER_AGENT = f"Relance-Webhooks/{__version__}"
-
-# For the one-statement writes (a claim, a success): no BEGIN and COMMIT round trips.
-AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 Outcome = Literal["succeeded", "retrying", "failed", "gone", "cancelled", "lost"]
 
@@ -426,7 +426,7 @@ async def _record(
     Anything else takes `record_attempt` in a transaction."""
     if result.ok:
         async with sessionmaker() as session:
-            await session.connection(execution_options=AUTOCOMMIT)
+            await one_statement(session)
             if await repository.record_success(
                 session,
                 attempt_id=new_id("wha"),
@@ -437,6 +437,7 @@ async def _record(
                 duration_ms=result.duration_ms,
                 response_body=result.response_body,
             ):
+                await session.commit()  # nothing left to commit, unless behind a pooler
                 return "succeeded", False
     async with sessionmaker() as session:
         recorded = await record_attempt(session, job, result, now)
@@ -454,7 +455,7 @@ async def claim(
     before anything is sent. The claim is one statement: it runs on its own (autocommit), one
     round trip where a transaction took three, and the dispatcher claims as each request ends."""
     async with sessionmaker() as session:
-        await session.connection(execution_options=AUTOCOMMIT)
+        await one_statement(session)
         jobs = await repository.claim_due(
             session,
             now=clock.now(),
@@ -462,16 +463,20 @@ async def claim(
             per_endpoint=PER_ENDPOINT_CONCURRENCY,
             tenant_id=tenant_id,
         )
+        await session.commit()  # nothing left to commit, unless behind a pooler
     return jobs
 
 
 async def refresh_gauges(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
     now = clock.now()
     async with sessionmaker() as session:
-        count, oldest_due = await repository.pending_stats(session, now)
-    PENDING_DELIVERIES.set(count)
+        stats = await repository.pending_stats(session, now, DUE_BACKLOG_TOP_ENDPOINTS)
+    PENDING_DELIVERIES.set(stats.pending)
     # How late the most overdue delivery is: grows when workers fall behind or are down.
-    OLDEST_PENDING_AGE.set(max((now - oldest_due).total_seconds(), 0) if oldest_due else 0)
+    oldest = stats.oldest_due
+    OLDEST_PENDING_AGE.set(max((now - oldest).total_seconds(), 0) if oldest else 0)
+    # Which endpoints the backlog is on: a slow or dead one shows up on its own.
+    observe_due_backlog(stats.due_by_endpoint, stats.due)
 
 
 async def deliver_due(
