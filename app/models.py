@@ -2,6 +2,7 @@
 
 from app.core.db import Base
 from app.escalation.actions.models import Action
+from app.escalation.grouping.models import GroupedStep
 from app.escalation.payment_plans.models import Installment, PaymentPlan
 from app.escalation.policies.models import DunningPolicy
 from app.ledger.creditors.models import Creditor
@@ -26,6 +27,7 @@ __all__ = [
     "Document",
     "DunningPolicy",
     "Event",
+    "GroupedStep",
     "IdempotencyKey",
     "Installment",
     "Invoice",

@@ -22,6 +22,7 @@ from app.core.clock import Clock
 from app.core.db import unit_of_work
 from app.core.metrics import SWEEP_DUE_ROWS, SWEEP_DURATION
 from app.escalation.engine import Occurrence
+from app.escalation.grouping.tasks import DebtorSweep, sweep_debtors
 from app.escalation.policy import Policy
 from app.escalation.service import answer, load_engine_inputs, store_answers
 from app.ledger.invoices.models import Invoice
@@ -131,6 +132,12 @@ async def sweep_batch(
     if not invoices:
         return 0, []
     inputs = await load_engine_inputs(session, invoices, clock)
+    debtors = DebtorSweep()
+    if any(inputs[i.id].policy.grouping == "debtor" for i in invoices):
+        # Grouped policies: handled per debtor (app.escalation.grouping); the rest as always.
+        grouped = [i for i in invoices if inputs[i.id].policy.grouping == "debtor"]
+        debtors = await sweep_debtors(session, clock, grouped, claim_of=claim_of)
+        invoices = [i for i in invoices if inputs[i.id].policy.grouping != "debtor"]
     evaluations = {invoice.id: inputs[invoice.id].evaluate(today) for invoice in invoices}
     answers: list[tuple[Invoice, dict[str, Any]]] = []
     for invoice in invoices:
@@ -147,23 +154,28 @@ async def sweep_batch(
     # One statement for the batch; the objects then show what is stored, and so do the events.
     await store_answers(session, answers)
     events: list[NewEvent] = []
-    for invoice in invoices:
-        for occurrence in evaluations[invoice.id].due:
-            data = event_data(invoice, occurrence, inputs[invoice.id].policy, today)
-            if occurrence.event_type == "invoice.formal_notice_required" and claim_of:
-                # The mise en demeure states the amounts: give the consumer of the event the claim.
-                data["claim"] = await claim_of(session, invoice, today)
-            events.append(
-                NewEvent(
-                    tenant_id=invoice.tenant_id,
-                    invoice_id=invoice.id,
-                    occurrence=occurrence.key,
-                    type=occurrence.event_type,
-                    data=data,
-                    occurred_on=today,
-                )
+    due = [
+        (invoice, occurrence, inputs[invoice.id].policy)
+        for invoice in invoices
+        for occurrence in evaluations[invoice.id].due
+    ]
+    for invoice, occurrence, policy in due + debtors.per_invoice:
+        data = event_data(invoice, occurrence, policy, today)
+        if occurrence.event_type == "invoice.formal_notice_required" and claim_of:
+            # The mise en demeure states the amounts: give the consumer of the event the claim.
+            data["claim"] = await claim_of(session, invoice, today)
+        events.append(
+            NewEvent(
+                tenant_id=invoice.tenant_id,
+                invoice_id=invoice.id,
+                occurrence=occurrence.key,
+                type=occurrence.event_type,
+                data=data,
+                occurred_on=today,
             )
-    return len(invoices), await emit_many(session, events, now=now)
+        )
+    created = debtors.created + await emit_many(session, events, now=now)
+    return len(invoices) + debtors.handled, created
 
 
 async def sweep(

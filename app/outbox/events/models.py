@@ -18,6 +18,8 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("invoice_id", "occurrence"),
+        # A grouped event (invoice_id null) exists once per debtor and occurrence.
+        UniqueConstraint("debtor_id", "occurrence"),
         Index("ix_events_tenant_id_id", "tenant_id", "id"),
         Index("ix_events_created_at", "created_at"),
     )
@@ -25,6 +27,7 @@ class Event(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     invoice_id: Mapped[str | None] = mapped_column(String(40))
+    debtor_id: Mapped[str | None] = mapped_column(String(40))  # grouped events only
     occurrence: Mapped[str] = mapped_column(String(120))
     type: Mapped[EventType] = mapped_column(String(64))
     occurred_on: Mapped[dt.date | None]  # the local day the occurrence fell due

@@ -69,6 +69,52 @@ async def emit_many(
     return created
 
 
+@dataclass(frozen=True)
+class NewDebtorEvent:
+    """A grouped event: about a debtor's invoices together (invoice_id null)."""
+
+    tenant_id: str
+    debtor_id: str
+    occurrence: str  # (debtor_id, occurrence) is unique: the event is written once
+    type: EventType
+    data: dict[str, Any]
+    occurred_on: dt.date
+
+
+async def emit_debtor_events(
+    session: AsyncSession, events: Sequence[NewDebtorEvent], *, now: dt.datetime
+) -> dict[str, tuple[str, EventType]]:
+    """Write the grouped events that do not exist yet (one statement), and their deliveries;
+    returns debtor id -> (event id, type) of those created."""
+    if not events:
+        return {}
+    result = await session.execute(
+        insert(Event)
+        .on_conflict_do_nothing(index_elements=[Event.debtor_id, Event.occurrence])
+        .returning(Event.id, Event.type, Event.debtor_id),
+        [
+            {
+                "id": new_id("evt"),
+                "tenant_id": e.tenant_id,
+                "invoice_id": None,
+                "debtor_id": e.debtor_id,
+                "occurrence": e.occurrence,
+                "type": e.type,
+                "occurred_on": e.occurred_on,
+                "data": e.data,
+                "created_at": now,
+            }
+            for e in events
+        ],
+    )
+    created = {debtor_id: (event_id, type_) for event_id, type_, debtor_id in result}
+    for _, type_ in created.values():
+        EVENTS_CREATED.labels(type_).inc()
+    if created:
+        await fan_out(session, [event_id for event_id, _ in created.values()])
+    return created
+
+
 async def emit(
     session: AsyncSession,
     *,
