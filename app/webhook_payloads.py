@@ -189,14 +189,14 @@ CATALOGUE: Final[Mapping[EventType, tuple[type[BaseModel], str]]] = {
     ),
     "debtor.dunning_step_due": (
         GroupedStepData,
-        "A policy with `grouping: \"debtor\"`: a reminder step is due for some of the debtor's "
+        'A policy with `grouping: "debtor"`: a reminder step is due for some of the debtor\'s '
         "invoices; one event for all of its open overdue invoices, at the highest level due "
         "among them (at most one grouped event per debtor a day, the amicable caps counted per "
         "debtor).",
     ),
     "debtor.formal_notice_required": (
         GroupedStepData,
-        "A policy with `grouping: \"debtor\"`: the mise en demeure is due; one for all of the "
+        'A policy with `grouping: "debtor"`: the mise en demeure is due; one for all of the '
         "debtor's open overdue invoices, each with its claim (record it with `POST "
         "/v1/debtors/{id}/actions`).",
     ),

@@ -168,3 +168,87 @@ async def test_per_invoice_policy_is_unchanged(client, tenant, admin_headers, ap
     assert types["dunning.step_due"] == 4
     assert types["invoice.formal_notice_required"] == 2
     assert not [t for t in types if t.startswith("debtor.")]
+
+
+async def test_grouped_letters_and_actions(client, tenant, admin_headers, app, clock):
+    clock.set(dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC))
+    made = await grouped_ledger(client, tenant, {"C-1": "2026-06-05", "C-2": "2026-06-08"})
+    await sweep_days(client, admin_headers, dt.date(2026, 6, 1), dt.date(2026, 7, 10))
+    debtor_id = made["debtor"]["id"]
+    notice = [e for e in await events_of(app) if e.type == "debtor.formal_notice_required"]
+    assert len(notice) == 1
+    url = notice[0].data["letter_url"]
+    assert url == f"/v1/debtors/{debtor_id}/letters/formal_notice"
+    clock.set(dt.datetime(2026, 7, 10, 8, tzinfo=dt.UTC))
+    letter = await client.get(url, headers=tenant.headers)
+    assert letter.status_code == 200, letter.text
+    text = letter.text
+    assert "Mise en demeure" in text
+    assert "C-1" in text
+    assert "C-2" in text
+    # Each invoice with its interest and its own 40 EUR indemnity; the total indemnity is 80.
+    assert "Détail par facture" in text
+    assert text.count("indemnité forfaitaire 40,00") == 2
+    assert "80,00" in text
+    pdf = await client.get(url, headers={**tenant.headers, "Accept": "application/pdf"})
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    english = await client.get(url, params={"language": "en"}, headers=tenant.headers)
+    assert "Detail by invoice" in english.text
+    reminder = await client.get(
+        f"/v1/debtors/{debtor_id}/letters/reminder_1", headers=tenant.headers
+    )
+    assert reminder.status_code == 200
+    assert "factures ci-dessous" in reminder.text
+    unknown = await client.get(
+        f"/v1/debtors/{debtor_id}/letters/pre_reminder", headers=tenant.headers
+    )
+    assert unknown.status_code == 422
+
+    # One action for both invoices: a grouped mise en demeure starts each one's deadline.
+    ids = [i["id"] for i in notice[0].data["invoices"]]
+    body = {
+        "type": "formal_notice",
+        "channel": "registered_letter",
+        "performed_at": "2026-07-10T09:00:00+02:00",
+        "proof": {"tracking_number": "1A00123456789", "acknowledged_at": "2026-07-10"},
+        "invoice_ids": ids,
+    }
+    recorded = await client.post(
+        f"/v1/debtors/{debtor_id}/actions", json=body, headers=tenant.headers
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert [a["invoice_id"] for a in recorded.json()["actions"]] == ids
+    for invoice_id in ids:
+        got = (await client.get(f"/v1/invoices/{invoice_id}", headers=tenant.headers)).json()
+        assert got["dunning"]["stage"] == "formal_notice_sent"
+        assert got["dunning"]["formal_notice_deadline"] == "2026-07-20"  # 8 days, Monday
+
+    # An invoice of another debtor: 422, and nothing is recorded.
+    other = await create_debtor(client, tenant, made["creditor"]["id"], name="Autre SAS")
+    stranger = await create_invoice(
+        client, tenant, made["creditor"]["id"], other["id"], number="X-1", due_date="2026-06-01"
+    )
+    refused = await client.post(
+        f"/v1/debtors/{debtor_id}/actions",
+        json={
+            **body,
+            "type": "note",
+            "channel": None,
+            "proof": None,
+            "invoice_ids": [ids[0], stranger["id"]],
+        },
+        headers=tenant.headers,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["loc"] == ["body", "invoice_ids", 1]
+    actions = await client.get(f"/v1/invoices/{ids[0]}/actions", headers=tenant.headers)
+    assert [a["type"] for a in actions.json()["data"]] == ["formal_notice"]
+    twice = await client.post(
+        f"/v1/debtors/{debtor_id}/actions",
+        json={**body, "invoice_ids": [ids[0], ids[0]]},
+        headers=tenant.headers,
+    )
+    assert twice.status_code == 422
+    missing = await client.post("/v1/debtors/debt_nope/actions", json=body, headers=tenant.headers)
+    assert missing.status_code == 404

@@ -91,7 +91,7 @@ async def _lock_members(session: AsyncSession, debtor_ids: list[str]) -> dict[st
     counted = await session.execute(
         select(Invoice.debtor_id, func.count()).where(*open_).group_by(Invoice.debtor_id)
     )
-    counts: dict[str, int] = {debtor_id: n for debtor_id, n in counted}
+    counts: dict[str, int] = {row[0]: row[1] for row in counted}
     return {d: invs for d, invs in members.items() if len(invs) == counts.get(d)}
 
 
