@@ -15,6 +15,7 @@ from app.core.crud import get_owned
 from app.escalation.actions.models import Action
 from app.escalation.actions.service import list_actions
 from app.escalation.engine import Evaluation
+from app.escalation.grouping.models import GroupedStep
 from app.escalation.procedure import TIMELINE_TYPE_PREFIX, UncontestedClaim, uncontested_claim
 from app.escalation.schemas import Timeline, TimelineItem
 from app.escalation.service import EngineInputs, load_engine_inputs
@@ -36,6 +37,7 @@ async def timeline(
     items = [_action_item(a, clock) for a in await list_actions(session, invoice.id)]
     items += await _payment_items(session, invoice.id)
     items += await _event_items(session, invoice.id, clock)
+    items += await _grouped_items(session, invoice.id)
     items += _engine_items(evaluation)
     if invoice.status == "open":
         items += _procedure_items(inputs, today)
@@ -107,6 +109,26 @@ async def _event_items(session: AsyncSession, invoice_id: str, clock: Clock) -> 
             )
         )
     return items
+
+
+async def _grouped_items(session: AsyncSession, invoice_id: str) -> list[TimelineItem]:
+    """The invoice's steps sent with its debtor's grouped events (grouping "debtor")."""
+    rows = await session.execute(
+        select(GroupedStep.occurrence, GroupedStep.occurred_on, Event.id, Event.type)
+        .join(Event, Event.id == GroupedStep.event_id)
+        .where(GroupedStep.invoice_id == invoice_id)
+    )
+    return [
+        TimelineItem(
+            kind="event",
+            date=occurred_on,
+            type=type_,
+            code=occurrence.removeprefix("step:") if occurrence.startswith("step:") else None,
+            id=event_id,
+            detail={"occurrence": occurrence, "grouped": True},
+        )
+        for occurrence, occurred_on, event_id, type_ in rows
+    ]
 
 
 def _engine_items(evaluation: Evaluation) -> Iterable[TimelineItem]:

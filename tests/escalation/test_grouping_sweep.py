@@ -252,3 +252,33 @@ async def test_grouped_letters_and_actions(client, tenant, admin_headers, app, c
     assert twice.status_code == 422
     missing = await client.post("/v1/debtors/debt_nope/actions", json=body, headers=tenant.headers)
     assert missing.status_code == 404
+
+
+async def test_recovery_report_and_timeline_show_grouped_contacts(
+    client, tenant, admin_headers, app, clock
+):
+    clock.set(dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC))
+    made = await grouped_ledger(client, tenant, {"D-1": "2026-06-05", "D-2": "2026-06-08"})
+    await sweep_days(client, admin_headers, dt.date(2026, 6, 1), dt.date(2026, 6, 25))
+    clock.set(dt.datetime(2026, 6, 26, 8, tzinfo=dt.UTC))
+    for number in ("D-1", "D-2"):
+        paid = await client.post(
+            f"/v1/invoices/{made['invoices'][number]['id']}/payments",
+            json={"amount": "1000.00", "paid_at": "2026-06-26"},
+            headers=tenant.headers,
+        )
+        assert paid.status_code == 201, paid.text
+    report = await client.get("/v1/reports/recovery", headers=tenant.headers)
+    assert report.status_code == 200, report.text
+    steps = {line["step"]: line["count"] for line in report.json()["steps"]}
+    # Both were last chased by the grouped reminder_2 of 22 June.
+    assert steps["after_reminder_2"] == 2, steps
+    timeline = await client.get(
+        f"/v1/invoices/{made['invoices']['D-2']['id']}/timeline", headers=tenant.headers
+    )
+    grouped = [i for i in timeline.json()["items"] if i["type"].startswith("debtor.")]
+    assert [(i["date"], i["code"]) for i in grouped] == [
+        ("2026-06-11", "reminder_1"),
+        ("2026-06-22", "reminder_2"),
+    ]
+    assert all(i["detail"]["grouped"] is True for i in grouped)
