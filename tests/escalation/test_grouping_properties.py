@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.escalation.engine import InvoiceState, evaluate
-from app.escalation.grouping.engine import GROUPED_KINDS, Member, PastContact, decide
+from app.escalation.grouping.engine import GROUPED_KINDS, Decision, Member, PastContact, decide
 from app.escalation.policy import CAPPED_CHANNEL, DEFAULT_POLICY, Policy, PolicyStep
 from app.legal import figures as legal
 from app.legal.calendar import FRENCH_CALENDAR
@@ -38,7 +38,7 @@ def policies(draw) -> Policy:
 
 
 @st.composite
-def debtors(draw) -> tuple[Policy, list[tuple[str, InvoiceState]]]:
+def debtors(draw) -> tuple[Policy, list[tuple[str, InvoiceState]], dict[str, int]]:
     """A grouped policy and 1 to 6 invoices due at various days; some disputed throughout."""
     policy = draw(policies())
     invoices = []
@@ -82,7 +82,7 @@ def _sweep(policy, invoices, arrivals, days=90):
     waiting = dict(invoices)
     states = {i: waiting.pop(i) for i in list(waiting) if i not in arrivals}
     history: list[PastContact] = []
-    decisions = []
+    decisions: list[tuple[dt.date, Decision]] = []
     for offset in range(days):
         today = START + offset * DAY
         _sweep_once(policy, states, history, decisions, today)

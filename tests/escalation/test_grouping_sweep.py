@@ -115,7 +115,7 @@ async def test_a_debtor_gets_one_grouped_event_per_step(client, tenant, admin_he
     assert all(e.invoice_id is None for e in grouped)
     assert [
         (
-            e.occurred_on.isoformat(),
+            str(e.occurred_on),
             e.data["step"]["code"],
             [i["number"] for i in e.data["invoices"]],
         )

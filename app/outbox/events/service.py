@@ -107,7 +107,11 @@ async def emit_debtor_events(
             for e in events
         ],
     )
-    created = {debtor_id: (event_id, type_) for event_id, type_, debtor_id in result}
+    created = {
+        debtor_id: (event_id, type_)
+        for event_id, type_, debtor_id in result
+        if debtor_id is not None  # always: inserted with one
+    }
     for _, type_ in created.values():
         EVENTS_CREATED.labels(type_).inc()
     if created:
