@@ -629,6 +629,9 @@ class Bench:
         ids, debtors = await self.grouped_due(due, per_debtor)
         if len(ids) != due:
             raise RuntimeError(f"{len(ids)} of {due} grouped invoices are due at {self.as_of}")
+        # Only the grouped invoices are put back before each sweep (the per-invoice set stays
+        # swept).
+        await self.conn.execute("DELETE FROM bench_due_snapshot")
         await self.conn.execute(
             "INSERT INTO bench_due_snapshot SELECT id, dunning_stage, last_step, next_step, "
             "next_action_at, paused, paused_reason, formal_notice_deadline, limitation_ends_on "

@@ -22,7 +22,7 @@ from app.core.clock import Clock
 from app.core.db import unit_of_work
 from app.core.metrics import SWEEP_DUE_ROWS, SWEEP_DURATION
 from app.escalation.engine import Occurrence
-from app.escalation.grouping.tasks import DebtorSweep, sweep_debtors
+from app.escalation.grouping.tasks import DebtorSweep, preview_debtors, sweep_debtors
 from app.escalation.policy import Policy
 from app.escalation.service import answer, load_engine_inputs, store_answers
 from app.ledger.invoices.models import Invoice
@@ -225,10 +225,11 @@ class PlannedEvent:
     """An event a sweep would emit (dry run)."""
 
     tenant_id: str
-    invoice_id: str
+    invoice_id: str | None  # None: a grouped event (debtor_id)
     type: EventType
     occurrence: str
     due_on: dt.date
+    debtor_id: str | None = None
 
 
 @dataclass
@@ -255,18 +256,42 @@ async def preview_sweep(
     async with sessionmaker() as session:
         await session.execute(text("SET TRANSACTION READ ONLY"))
         after: tuple[dt.datetime, str] | None = None
+        seen: set[str] = set()  # debtors of grouped policies previewed already
         while invoices := await _due_page(session, now, after, batch_size):
             inputs = await load_engine_inputs(session, invoices, clock)
+            grouped = [i for i in invoices if inputs[i.id].policy.grouping == "debtor"]
             for invoice in invoices:
+                if inputs[invoice.id].policy.grouping == "debtor":
+                    continue
                 preview.events.extend(
                     PlannedEvent(invoice.tenant_id, invoice.id, o.event_type, o.key, o.on)
                     for o in inputs[invoice.id].evaluate(today).due
                 )
+            if grouped:
+                await _preview_grouped(session, clock, grouped, seen, preview)
             preview.invoices += len(invoices)
             last = invoices[-1]
             after = (last.next_action_at or now, last.id)
         await session.rollback()
     return preview
+
+
+async def _preview_grouped(
+    session: AsyncSession,
+    clock: Clock,
+    invoices: list[Invoice],
+    seen: set[str],
+    preview: SweepPreview,
+) -> None:
+    """The grouped policies' part of a dry run: each debtor once, whatever the page."""
+    per_invoice, grouped = await preview_debtors(session, clock, invoices, seen)
+    preview.events.extend(
+        PlannedEvent(i.tenant_id, i.id, o.event_type, o.key, o.on) for i, o, _ in per_invoice
+    )
+    preview.events.extend(
+        PlannedEvent(g.tenant_id, None, g.type, g.occurrence, g.due_on, debtor_id=g.debtor_id)
+        for g in grouped
+    )
 
 
 async def _due_page(

@@ -282,3 +282,23 @@ async def test_recovery_report_and_timeline_show_grouped_contacts(
         ("2026-06-22", "reminder_2"),
     ]
     assert all(i["detail"]["grouped"] is True for i in grouped)
+
+
+async def test_dry_run_previews_the_grouped_events(client, tenant, admin_headers, app, clock):
+    clock.set(dt.datetime(2026, 7, 1, 8, tzinfo=dt.UTC))
+    made = await grouped_ledger(client, tenant, {"E-1": "2026-06-05", "E-2": "2026-06-08"})
+    at = dt.datetime(2026, 7, 1, 6, tzinfo=PARIS).isoformat()
+    preview = await client.post(
+        "/v1/admin/sweep", json={"as_of": at, "dry_run": True}, headers=admin_headers
+    )
+    assert preview.status_code == 200, preview.text
+    planned = preview.json()["would_emit"]
+    grouped = [e for e in planned if e["type"].startswith("debtor.")]
+    assert [(e["debtor_id"], e["invoice_id"], e["occurrence"]) for e in grouped] == [
+        (made["debtor"]["id"], None, "grouped:2026-07-01")
+    ]
+    assert not [e for e in planned if e["type"] == "dunning.step_due"]
+    swept = await client.post(
+        "/v1/admin/sweep", json={"as_of": at, "force": True}, headers=admin_headers
+    )
+    assert swept.json()["events_by_type"] == preview.json()["events_by_type"]

@@ -213,6 +213,54 @@ def _answer(
     return values
 
 
+@dataclass
+class _Decided:
+    """The debtors of a batch, each with its decision for today."""
+
+    invoices: dict[str, Invoice]
+    inputs: dict[str, EngineInputs]
+    debtors: dict[str, Debtor]
+    decisions: dict[str, tuple[Decision, Policy]]  # debtor id -> (its decision, its policy)
+    firsts: dict[str, Evaluation]  # invoice id -> the engine's evaluation today
+
+    def per_invoice(self) -> list[tuple[Invoice, Occurrence, Policy]]:
+        """The occurrences that stay per invoice (facts, pre-reminders), by invoice id."""
+        return [
+            (self.invoices[i], o, self.inputs[i].policy)
+            for i in sorted(self.firsts)
+            for o in self.firsts[i].due
+            if not _is_grouped(o)
+        ]
+
+
+async def _decide_all(
+    session: AsyncSession, clock: Clock, members: dict[str, list[Invoice]]
+) -> _Decided:
+    today = clock.today()
+    invoices = {i.id: i for invs in members.values() for i in invs}
+    inputs = await load_engine_inputs(session, list(invoices.values()), clock)
+    history = await _past_contacts(session, list(members))
+    decided = _Decided(
+        invoices,
+        inputs,
+        {d.id: d for d in (inputs[invs[0].id].debtor for invs in members.values())},
+        {},
+        {},
+    )
+    for debtor_id in sorted(members):
+        grouped = [i for i in members[debtor_id] if inputs[i.id].policy.grouping == "debtor"]
+        if not grouped:
+            continue
+        policy = inputs[grouped[0].id].policy
+        found = [_member(i, inputs[i.id], today) for i in grouped]
+        decided.firsts |= {m.invoice_id: m.evaluation for m in found}
+        decided.decisions[debtor_id] = (
+            decide(policy, found, history[debtor_id], today),
+            policy,
+        )
+    return decided
+
+
 async def sweep_debtors(
     session: AsyncSession,
     clock: Clock,
@@ -228,55 +276,82 @@ async def sweep_debtors(
     members = await _lock_members(session, debtor_ids)
     if not members:
         return out
-    invoices = {i.id: i for invs in members.values() for i in invs}
-    inputs = await load_engine_inputs(session, list(invoices.values()), clock)
-    history = await _past_contacts(session, list(members))
-    debtors = {d.id: d for d in (inputs[invs[0].id].debtor for invs in members.values())}
-    decisions: dict[str, tuple[Decision, Policy]] = {}
-    firsts: dict[str, Evaluation] = {}
-    for debtor_id in sorted(members):
-        grouped = [i for i in members[debtor_id] if inputs[i.id].policy.grouping == "debtor"]
-        if not grouped:
-            continue
-        policy = inputs[grouped[0].id].policy
-        found = [_member(i, inputs[i.id], today) for i in grouped]
-        firsts |= {m.invoice_id: m.evaluation for m in found}
-        decisions[debtor_id] = (decide(policy, found, history[debtor_id], today), policy)
+    d = await _decide_all(session, clock, members)
     events = [
         NewDebtorEvent(
-            tenant_id=debtors[d].tenant_id,
-            debtor_id=d,
+            tenant_id=d.debtors[debtor_id].tenant_id,
+            debtor_id=debtor_id,
             occurrence=grouped_occurrence(today),
             type=decision.event_type,
             data=await _event_data(
-                session, debtors[d], invoices, decision, policy, today, claim_of
+                session, d.debtors[debtor_id], d.invoices, decision, policy, today, claim_of
             ),
             occurred_on=today,
         )
-        for d, (decision, policy) in sorted(decisions.items())
+        for debtor_id, (decision, policy) in sorted(d.decisions.items())
         if decision.event_type is not None
     ]
     created = await emit_debtor_events(session, events, now=now)
     marks: list[tuple[str, str, str | None]] = []
-    for d, (decision, _) in decisions.items():
+    for debtor_id, (decision, _) in d.decisions.items():
         marks += [(i, o, None) for i, o in decision.skipped]
-        if d in created:  # the covered steps go with the event, or not at all
-            marks += [(i, o, created[d][0]) for i, o in decision.covered]
+        if debtor_id in created:  # the covered steps go with the event, or not at all
+            marks += [(i, o, created[debtor_id][0]) for i, o in decision.covered]
     await _store_steps(session, marks, today)
     marked: dict[str, set[str]] = defaultdict(set)
     for invoice_id, occurrence, _ in marks:
         marked[invoice_id].add(occurrence)
     await store_answers(
         session,
-        [(invoices[i], _answer(inputs[i], marked[i], firsts[i], clock)) for i in sorted(firsts)],
+        [
+            (d.invoices[i], _answer(d.inputs[i], marked[i], d.firsts[i], clock))
+            for i in sorted(d.firsts)
+        ],
     )
-    out.per_invoice = [
-        (invoices[i], o, inputs[i].policy)
-        for i in sorted(firsts)
-        for o in firsts[i].due
-        if not _is_grouped(o)
-    ]
-    claimed_ids = {i.id for i in claimed}
-    out.handled = len(claimed_ids & set(invoices))
+    out.per_invoice = d.per_invoice()
+    out.handled = len({i.id for i in claimed} & set(d.invoices))
     out.created = list(created.values())
     return out
+
+
+@dataclass(frozen=True)
+class PlannedDebtorEvent:
+    tenant_id: str
+    debtor_id: str
+    type: EventType
+    occurrence: str
+    due_on: dt.date
+
+
+async def preview_debtors(
+    session: AsyncSession, clock: Clock, invoices: Sequence[Invoice], seen: set[str]
+) -> tuple[list[tuple[Invoice, Occurrence, Policy]], list[PlannedDebtorEvent]]:
+    """What `sweep_debtors` would emit for these invoices' debtors (those not in `seen`, which
+    is updated), writing and locking nothing: the per-invoice occurrences and the grouped
+    events."""
+    debtor_ids = sorted({i.debtor_id for i in invoices} - seen)
+    seen.update(debtor_ids)
+    if not debtor_ids:
+        return [], []
+    rows = await session.execute(
+        select(Invoice)
+        .where(Invoice.debtor_id.in_(debtor_ids), Invoice.status == "open")
+        .order_by(Invoice.id)
+    )
+    members: dict[str, list[Invoice]] = defaultdict(list)
+    for invoice in rows.scalars():
+        members[invoice.debtor_id].append(invoice)
+    d = await _decide_all(session, clock, members)
+    today = clock.today()
+    grouped = [
+        PlannedDebtorEvent(
+            d.debtors[debtor_id].tenant_id,
+            debtor_id,
+            decision.event_type,
+            grouped_occurrence(today),
+            today,
+        )
+        for debtor_id, (decision, _) in sorted(d.decisions.items())
+        if decision.event_type is not None
+    ]
+    return d.per_invoice(), grouped
