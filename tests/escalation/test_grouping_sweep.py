@@ -9,7 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from app.core.clock import FixedInstant
+from app.escalation.tasks import sweep
+from app.ledger.debtors.models import Debtor
+from app.ledger.invoices.models import Invoice
 from app.outbox.events.models import Event
+from app.webhook_payloads import payload_model
 from tests.factories import create_creditor, create_debtor, create_invoice
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -144,6 +149,14 @@ async def test_a_debtor_gets_one_grouped_event_per_step(client, tenant, admin_he
     assert notice[0].data["letter_url"].endswith("/letters/formal_notice")
     for invoice in notice[0].data["invoices"]:
         assert invoice["claim"]["fixed_indemnity"] == "40.00"
+    # The payloads are those the OpenAPI webhooks section documents.
+    for event in grouped:
+        model = payload_model(event.type)
+        model.model_validate(
+            {"id": event.id, "type": event.type, "created_at": event.created_at, "data": event.data}
+        )
+        documented = set(model.model_fields["data"].annotation.model_fields)  # type: ignore[union-attr]
+        assert set(event.data) == documented
     # Fewer contacts than invoices x steps, and within the caps.
     channels = Counter(e.data["step"]["channel"] for e in grouped)
     assert channels["email"] <= 3
@@ -302,3 +315,26 @@ async def test_dry_run_previews_the_grouped_events(client, tenant, admin_headers
         "/v1/admin/sweep", json={"as_of": at, "force": True}, headers=admin_headers
     )
     assert swept.json()["events_by_type"] == preview.json()["events_by_type"]
+
+
+async def test_a_debtor_held_elsewhere_waits_for_the_next_sweep(client, tenant, app, clock):
+    """SKIP LOCKED: a debtor (or one of its invoices) locked by another transaction is left to
+    the next sweep, whole; nothing is written for it meanwhile, and the sweep does not spin."""
+    clock.set(dt.datetime(2026, 7, 1, 8, tzinfo=dt.UTC))
+    made = await grouped_ledger(client, tenant, {"F-1": "2026-06-05", "F-2": "2026-06-08"})
+    at = FixedInstant(clock, dt.datetime(2026, 7, 1, 6, tzinfo=dt.UTC))
+    held_invoice = made["invoices"]["F-2"]["id"]
+    for lock in (
+        select(Debtor).where(Debtor.id == made["debtor"]["id"]).with_for_update(),
+        select(Invoice).where(Invoice.id == held_invoice).with_for_update(),
+    ):
+        async with app.state.sessionmaker() as other, other.begin():
+            await other.execute(lock)
+            stats = await sweep(app.state.sessionmaker, at)
+            assert (stats.invoices, stats.events) == (0, 0)
+    assert [e for e in await events_of(app) if e.type.startswith("debtor.")] == []
+    stats = await sweep(app.state.sessionmaker, at)
+    assert stats.invoices == 2
+    assert stats.by_type == {"debtor.dunning_step_due": 1, "invoice.overdue": 2}
+    again = await sweep(app.state.sessionmaker, at)
+    assert (again.invoices, again.events) == (0, 0)

@@ -58,7 +58,7 @@ def grouped_occurrence(day: dt.date) -> str:
 class DebtorSweep:
     """What the grouped part did with the claimed invoices it was given."""
 
-    handled: int = 0  # claimed invoices handled (the others were deferred)
+    handled: int = 0  # invoices swept with their debtor (claimed ones of a deferred debtor not)
     created: list[tuple[str, EventType]] = field(default_factory=list)
     # Per-invoice occurrences still to emit as today (facts, pre-reminders): (invoice, occurrence,
     # policy), written by the caller with the per-invoice events.
@@ -277,6 +277,13 @@ async def sweep_debtors(
     if not members:
         return out
     d = await _decide_all(session, clock, members)
+    # Swept: the claimed invoices of these debtors, and their other invoices that were due too
+    # (claimed by no one yet: they go with their debtor now).
+    swept = {i.id for i in claimed} & set(d.invoices) | {
+        i.id
+        for i in d.invoices.values()
+        if i.next_action_at is not None and i.next_action_at <= now
+    }
     events = [
         NewDebtorEvent(
             tenant_id=d.debtors[debtor_id].tenant_id,
@@ -309,7 +316,7 @@ async def sweep_debtors(
         ],
     )
     out.per_invoice = d.per_invoice()
-    out.handled = len({i.id for i in claimed} & set(d.invoices))
+    out.handled = len(swept)
     out.created = list(created.values())
     return out
 
