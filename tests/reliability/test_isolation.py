@@ -194,6 +194,12 @@ BODIES: dict[str, Any] = {
     "resolve_dispute": {"resolution": "rejected"},
     "record_action": {"type": "note", "performed_at": performed_at(DEFAULT_NOW), "note": "probe"},
     "update_action": {"note": "probe"},
+    "record_debtor_action": lambda w: {
+        "type": "note",
+        "performed_at": performed_at(DEFAULT_NOW),
+        "note": "probe",
+        "invoice_ids": [w["invoice"]],
+    },
     "add_document": {"kind": "delivery_note"},
     "create_policy": {
         "name": "Probe policy",
