@@ -310,6 +310,7 @@ async def _run_sweep(
                 would_emit=[
                     {
                         "invoice_id": e.invoice_id,
+                        "debtor_id": e.debtor_id,
                         "type": e.type,
                         "occurrence": e.occurrence,
                         "due_on": e.due_on.isoformat(),

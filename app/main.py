@@ -21,6 +21,7 @@ from httpx_aiohttp import AiohttpTransport
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__
+from app.claims.letters.router import debtor_router as debtor_letters_router
 from app.claims.letters.router import router as letters_router
 from app.claims.litigation.router import router as litigation_router
 from app.claims.router import router as claims_router
@@ -290,6 +291,7 @@ def create_app(
         escalation_router,
         claims_router,
         letters_router,
+        debtor_letters_router,
         litigation_router,
         documents_router,
         policies_router,

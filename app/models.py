@@ -2,6 +2,7 @@
 
 from app.core.db import Base
 from app.escalation.actions.models import Action
+from app.escalation.grouping.models import GroupedStep
 from app.escalation.payment_plans.models import Installment, PaymentPlan
 from app.escalation.policies.models import DunningPolicy
 from app.escalation.proof.models import ProofEvent, RegisteredMailCallback
@@ -13,7 +14,7 @@ from app.ledger.invoices.models import Invoice
 from app.ledger.lifecycle.models import LifecycleStatus
 from app.ledger.payments.models import Payment
 from app.legal.models import PublishedRate
-from app.outbox.events.models import Event, EventKey
+from app.outbox.events.models import DebtorEventKey, Event, EventKey
 from app.outbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from app.tenants.idempotency import IdempotencyKey
 from app.tenants.models import ApiKey, Tenant
@@ -24,11 +25,13 @@ __all__ = [
     "Base",
     "Creditor",
     "Debtor",
+    "DebtorEventKey",
     "Dispute",
     "Document",
     "DunningPolicy",
     "Event",
     "EventKey",
+    "GroupedStep",
     "IdempotencyKey",
     "Installment",
     "Invoice",

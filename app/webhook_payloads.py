@@ -22,7 +22,9 @@ from pydantic.json_schema import models_json_schema
 
 from app.claims.schemas import ClaimOut
 from app.core.types import MoneyOut
+from app.escalation.grouping.engine import ExclusionReason
 from app.escalation.policy import Channel, StepKind
+from app.ledger.debtors.schemas import DebtorOut
 from app.ledger.disputes.schemas import DisputeOut
 from app.ledger.invoices.schemas import InvoiceOut
 from app.ledger.lifecycle.schemas import LifecycleStatusOut
@@ -134,6 +136,58 @@ class LifecycleStatusData(BaseModel):
     )
 
 
+class GroupedInvoiceData(BaseModel):
+    """One open overdue invoice of the debtor, listed in its grouped event."""
+
+    id: str = Field(examples=["inv_01M8RXWX88H94KEF3D8W10RNV5"])
+    number: str = Field(examples=["F-2026-001"])
+    issue_date: dt.date
+    due_date: dt.date
+    days_overdue: int
+    balance: MoneyOut
+    claim: ClaimOut | None = Field(
+        default=None,
+        description="`debtor.formal_notice_required` only: the invoice's claim (principal, "
+        "interest, the 40 EUR indemnity for a business debtor), as the mise en demeure states it",
+    )
+
+
+class ExcludedInvoiceData(BaseModel):
+    """An open invoice of the debtor left out of the group, and why."""
+
+    invoice_id: str
+    number: str
+    reason: ExclusionReason = Field(
+        description="Its pause (dispute, promise_to_pay, payment_plan, insolvency, suspended, "
+        "payment_announced), past the amicable phase (formal_notice_sent, litigation), or an "
+        "e-invoice outcome that ends the chase (refused, undelivered, factored)"
+    )
+
+
+class GroupedStepData(BaseModel):
+    """A grouped policy's step for all of a debtor's overdue invoices (one a day at most)."""
+
+    debtor: DebtorOut = Field(description="The debtor as `GET /v1/debtors/{id}` shows it")
+    occurrence: str = Field(
+        description="`grouped:<day>`: unique per debtor (one grouped event a day at most)",
+        examples=["grouped:2026-06-08"],
+    )
+    due_on: dt.date = Field(description="The day it fell due")
+    step: StepData = Field(description="The highest level due among the debtor's invoices")
+    invoices: list[GroupedInvoiceData] = Field(
+        description="Every open overdue invoice of the debtor under the policy, with its balance"
+    )
+    total_due: MoneyOut = Field(description="The sum of their balances")
+    currency: str = Field(examples=["EUR"])
+    excluded: list[ExcludedInvoiceData] = Field(
+        description="Open invoices left out of the group, with the reason"
+    )
+    letter_url: str = Field(
+        description="The grouped letter (relevé), as text, HTML or PDF by `Accept`",
+        examples=["/v1/debtors/debt_01M8RXWX62BF21R4FRX6K5QKXH/letters/reminder_1"],
+    )
+
+
 # What each event type's `data` holds, and when the event is written (API.md, "Event catalogue").
 CATALOGUE: Final[Mapping[EventType, tuple[type[BaseModel], str]]] = {
     "invoice.pre_reminder_due": (
@@ -178,6 +232,19 @@ CATALOGUE: Final[Mapping[EventType, tuple[type[BaseModel], str]]] = {
         "An e-invoice lifecycle status (AFNOR / CDAR code) was recorded; `data.lifecycle_status."
         "effect` says what it did (a 207 also emits `invoice.dispute_opened`, a 212 that pays "
         "the balance `invoice.paid`).",
+    ),
+    "debtor.dunning_step_due": (
+        GroupedStepData,
+        'A policy with `grouping: "debtor"`: a reminder step is due for some of the debtor\'s '
+        "invoices; one event for all of its open overdue invoices, at the highest level due "
+        "among them (at most one grouped event per debtor a day, the amicable caps counted per "
+        "debtor).",
+    ),
+    "debtor.formal_notice_required": (
+        GroupedStepData,
+        'A policy with `grouping: "debtor"`: the mise en demeure is due; one for all of the '
+        "debtor's open overdue invoices, each with its claim (record it with `POST "
+        "/v1/debtors/{id}/actions`).",
     ),
 }
 

@@ -100,6 +100,7 @@ GOALS: dict[str, tuple[str, float]] = {
 KEYS = (
     "sweep_scaling_ratio",
     "sweep_due_per_s",
+    "sweep_grouped_due_per_s",
     "api_create_per_s",
     "api_create_p99_ms",
     "api_create_vs_raw_ratio",
@@ -531,10 +532,14 @@ class Bench:
             return False  # a single figure: no profiles unless asked for
         return wanted == "all" or name in wanted.split(",")
 
-    async def reset_due(self, ids: list[str]) -> None:
-        """Put the due invoices back as they were before the sweep (and drop its events)."""
+    async def reset_due(self, ids: list[str], debtors: list[str] | None = None) -> None:
+        """Put the due invoices back as they were before the sweep (and drop its events, and the
+        grouped events of `debtors` with the steps they covered)."""
         assert self.conn is not None
         await self.conn.execute("DELETE FROM events WHERE invoice_id = ANY($1)", ids)
+        if debtors:
+            await self.conn.execute("DELETE FROM events WHERE debtor_id = ANY($1)", debtors)
+            await self.conn.execute("DELETE FROM grouped_steps WHERE invoice_id = ANY($1)", ids)
         await self.conn.execute(
             """
             UPDATE invoices i SET dunning_stage = s.dunning_stage, last_step = s.last_step,
@@ -548,11 +553,13 @@ class Bench:
         await self.conn.execute("VACUUM ANALYZE invoices")
         await self.conn.execute("VACUUM ANALYZE events")
 
-    async def timed_sweeps(self, ids: list[str], label: str) -> list[float]:
+    async def timed_sweeps(
+        self, ids: list[str], label: str, debtors: list[str] | None = None
+    ) -> list[float]:
         assert self.api is not None
         times = []
         for rep in range(self.cfg["reps"] + 1):  # the first one warms up, not counted
-            await self.reset_due(ids)
+            await self.reset_due(ids, debtors)
             seconds, result = await self.api.sweep(self.as_of)
             if result["invoices_swept"] != len(ids):
                 raise RuntimeError(f"sweep {label}: expected {len(ids)} invoices, got {result}")
@@ -603,6 +610,79 @@ class Bench:
             "large_seconds": large,
             "events_per_sweep": self.details.get("sweep_none_result", {}).get("events_created"),
             "plan": await self.claim_plan(),
+        }
+        await self.sweep_grouped(large_s)
+
+    async def grouped_due(self, count: int, per_debtor: int) -> tuple[list[str], list[str]]:
+        """`count` due invoices under a grouped policy (`grouping: "debtor"`), `per_debtor` for
+        each debtor: (invoice ids, debtor ids)."""
+        assert self.api is not None
+        assert self.conn is not None
+        tenant = await self.api.call("POST", "/v1/admin/tenants", ADMIN_TOKEN, {"name": "Grouped"})
+        key = tenant["api_key"]
+        default = await self.api.call("GET", "/v1/dunning-policies/default", key)
+        steps = [
+            {k: s[k] for k in ("code", "kind", "channel", "offset_days")} for s in default["steps"]
+        ]
+        policy = await self.api.call(
+            "POST",
+            "/v1/dunning-policies",
+            key,
+            {"name": "Grouped", "grouping": "debtor", "steps": steps},
+        )
+        creditor = await self.api.call(
+            "POST",
+            "/v1/creditors",
+            key,
+            {"name": "Grouped SARL", "dunning_policy_id": policy["id"]},
+        )
+        debtors = []
+        for n in range(count // per_debtor):
+            debtor = await self.api.call(
+                "POST",
+                "/v1/debtors",
+                key,
+                {"creditor_id": creditor["id"], "kind": "business", "name": f"Client {n}"},
+            )
+            ledger = {"key": key, "creditor_id": creditor["id"], "debtor_id": debtor["id"]}
+            await self.api.due_invoices(ledger, per_debtor, f"G{n}-")
+            debtors.append(debtor["id"])
+        rows = await self.conn.fetch(
+            "SELECT id FROM invoices WHERE tenant_id = $1 AND next_action_at <= $2",
+            tenant["id"],
+            self.as_of,
+        )
+        return [r["id"] for r in rows], debtors
+
+    async def sweep_grouped(self, per_invoice_s: float) -> None:
+        """The same number of due invoices under a grouped policy, 10 per debtor, among the
+        background: one grouped event per debtor instead of one reminder per invoice."""
+        assert self.conn is not None
+        due, per_debtor = self.cfg["due"], 10
+        ids, debtors = await self.grouped_due(due, per_debtor)
+        if len(ids) != due:
+            raise RuntimeError(f"{len(ids)} of {due} grouped invoices are due at {self.as_of}")
+        # Only the grouped invoices are put back before each sweep (the per-invoice set stays
+        # swept).
+        await self.conn.execute("DELETE FROM bench_due_snapshot")
+        await self.conn.execute(
+            "INSERT INTO bench_due_snapshot SELECT id, dunning_stage, last_step, next_step, "
+            "next_action_at, paused, paused_reason, formal_notice_deadline, limitation_ends_on "
+            "FROM invoices WHERE id = ANY($1)",
+            ids,
+        )
+        grouped = await self.timed_sweeps(ids, "grouped", debtors)
+        grouped_s = statistics.median(grouped)
+        self.figures["sweep_grouped_due_per_s"] = round(due / grouped_s, 1)
+        self.baselines["sweep_grouped_due_per_s"] = (
+            f"{due} due of {len(debtors)} debtors: {grouped_s * 1000:.0f} ms grouped, "
+            f"{per_invoice_s * 1000:.0f} ms per invoice (same run)"
+        )
+        self.details["sweep_grouped"] = {
+            "due": due,
+            "debtors": len(debtors),
+            "seconds": grouped,
+            "events_per_sweep": self.details.get("sweep_grouped_result", {}).get("events_created"),
         }
 
     async def claim_plan(self) -> str:

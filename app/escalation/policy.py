@@ -15,6 +15,10 @@ from app.legal import figures as legal
 from app.legal.calendar import BusinessCalendar, HolidaySubdivision, business_calendar
 
 StepKind = Literal["pre_reminder", "reminder", "formal_notice"]
+# "invoice": each invoice runs its own escalation (the default). "debtor": the reminder and formal
+# notice steps of a debtor's open invoices are sent together, one grouped event per step
+# (app.escalation.grouping).
+Grouping = Literal["invoice", "debtor"]
 # `lre`: the qualified electronic registered letter (lettre recommandée électronique, CPCE L100,
 # eIDAS art. 44), worth a paper LRAR; a consumer must have agreed to receive them beforehand.
 Channel = Literal[
@@ -57,6 +61,7 @@ class Policy:
     # Whose public holidays the steps avoid: None for metropolitan France, else a subdivision,
     # e.g. "57" for a creditor in Moselle.
     holiday_subdivision: HolidaySubdivision | None = None
+    grouping: Grouping = "invoice"
 
     @property
     def calendar(self) -> BusinessCalendar:

@@ -70,9 +70,14 @@ class SweepRequest(BaseModel):
 
 class PlannedEventOut(BaseModel):
     tenant_id: str
-    invoice_id: str
+    invoice_id: str | None = Field(description="null for a grouped event (`debtor_id`)")
+    debtor_id: str | None = Field(
+        default=None, description="The debtor of a grouped event (grouping `debtor`)"
+    )
     type: EventType
-    occurrence: str = Field(description="What the event is about, unique per invoice")
+    occurrence: str = Field(
+        description="What the event is about, unique per invoice (per debtor if grouped)"
+    )
     due_on: dt.date = Field(description="The day it fell due")
 
 

@@ -32,6 +32,7 @@ from app.escalation.engine import (
     RecordedAction,
     evaluate,
 )
+from app.escalation.grouping.models import GroupedStep
 from app.escalation.payment_plans.models import Installment as InstallmentRow
 from app.escalation.payment_plans.models import PaymentPlan
 from app.escalation.policies.service import policies_for_creditors
@@ -143,6 +144,13 @@ async def _history(session: AsyncSession, invoices: Sequence[Invoice], clock: Cl
     ).where(EventKey.invoice_id.in_(ids))
     for invoice_id, occurrence, occurred_on, created_at in await session.execute(keys):
         found.emitted[invoice_id][occurrence] = occurred_on or created_at.date()
+    # Steps sent with (or passed over by) a debtor's grouped event count as the invoice's own.
+    for invoice_id, occurrence, occurred_on in await session.execute(
+        select(GroupedStep.invoice_id, GroupedStep.occurrence, GroupedStep.occurred_on).where(
+            GroupedStep.invoice_id.in_(ids)
+        )
+    ):
+        found.emitted[invoice_id][occurrence] = occurred_on
     plans = (
         (
             await session.execute(

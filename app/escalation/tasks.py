@@ -22,6 +22,7 @@ from app.core.clock import Clock
 from app.core.db import unit_of_work
 from app.core.metrics import SWEEP_DUE_ROWS, SWEEP_DURATION
 from app.escalation.engine import Occurrence
+from app.escalation.grouping.tasks import DebtorSweep, preview_debtors, sweep_debtors
 from app.escalation.policy import Policy
 from app.escalation.service import answer, load_engine_inputs, store_answers
 from app.ledger.invoices.models import Invoice
@@ -166,6 +167,12 @@ async def sweep_batch(
     if not invoices:
         return 0, []
     inputs = await load_engine_inputs(session, invoices, clock)
+    debtors = DebtorSweep()
+    if any(inputs[i.id].policy.grouping == "debtor" for i in invoices):
+        # Grouped policies: handled per debtor (app.escalation.grouping); the rest as always.
+        grouped = [i for i in invoices if inputs[i.id].policy.grouping == "debtor"]
+        debtors = await sweep_debtors(session, clock, grouped, claim_of=claim_of)
+        invoices = [i for i in invoices if inputs[i.id].policy.grouping != "debtor"]
     evaluations = {invoice.id: inputs[invoice.id].evaluate(today) for invoice in invoices}
     answers: list[tuple[Invoice, dict[str, Any]]] = []
     for invoice in invoices:
@@ -182,23 +189,28 @@ async def sweep_batch(
     # One statement for the batch; the objects then show what is stored, and so do the events.
     await store_answers(session, answers)
     events: list[NewEvent] = []
-    for invoice in invoices:
-        for occurrence in evaluations[invoice.id].due:
-            data = event_data(invoice, occurrence, inputs[invoice.id].policy, today)
-            if occurrence.event_type == "invoice.formal_notice_required" and claim_of:
-                # The mise en demeure states the amounts: give the consumer of the event the claim.
-                data["claim"] = await claim_of(session, invoice, today)
-            events.append(
-                NewEvent(
-                    tenant_id=invoice.tenant_id,
-                    invoice_id=invoice.id,
-                    occurrence=occurrence.key,
-                    type=occurrence.event_type,
-                    data=data,
-                    occurred_on=today,
-                )
+    due = [
+        (invoice, occurrence, inputs[invoice.id].policy)
+        for invoice in invoices
+        for occurrence in evaluations[invoice.id].due
+    ]
+    for invoice, occurrence, policy in due + debtors.per_invoice:
+        data = event_data(invoice, occurrence, policy, today)
+        if occurrence.event_type == "invoice.formal_notice_required" and claim_of:
+            # The mise en demeure states the amounts: give the consumer of the event the claim.
+            data["claim"] = await claim_of(session, invoice, today)
+        events.append(
+            NewEvent(
+                tenant_id=invoice.tenant_id,
+                invoice_id=invoice.id,
+                occurrence=occurrence.key,
+                type=occurrence.event_type,
+                data=data,
+                occurred_on=today,
             )
-    return len(invoices), await emit_many(session, events, now=now)
+        )
+    created = debtors.created + await emit_many(session, events, now=now)
+    return len(invoices) + debtors.handled, created
 
 
 async def sweep(
@@ -252,10 +264,11 @@ class PlannedEvent:
     """An event a sweep would emit (dry run)."""
 
     tenant_id: str
-    invoice_id: str
+    invoice_id: str | None  # None: a grouped event (debtor_id)
     type: EventType
     occurrence: str
     due_on: dt.date
+    debtor_id: str | None = None
 
 
 @dataclass
@@ -282,18 +295,42 @@ async def preview_sweep(
     async with sessionmaker() as session:
         await session.execute(text("SET TRANSACTION READ ONLY"))
         after: tuple[dt.datetime, str] | None = None
+        seen: set[str] = set()  # debtors of grouped policies previewed already
         while invoices := await _due_page(session, now, after, batch_size):
             inputs = await load_engine_inputs(session, invoices, clock)
+            grouped = [i for i in invoices if inputs[i.id].policy.grouping == "debtor"]
             for invoice in invoices:
+                if inputs[invoice.id].policy.grouping == "debtor":
+                    continue
                 preview.events.extend(
                     PlannedEvent(invoice.tenant_id, invoice.id, o.event_type, o.key, o.on)
                     for o in inputs[invoice.id].evaluate(today).due
                 )
+            if grouped:
+                await _preview_grouped(session, clock, grouped, seen, preview)
             preview.invoices += len(invoices)
             last = invoices[-1]
             after = (last.next_action_at or now, last.id)
         await session.rollback()
     return preview
+
+
+async def _preview_grouped(
+    session: AsyncSession,
+    clock: Clock,
+    invoices: list[Invoice],
+    seen: set[str],
+    preview: SweepPreview,
+) -> None:
+    """The grouped policies' part of a dry run: each debtor once, whatever the page."""
+    per_invoice, grouped = await preview_debtors(session, clock, invoices, seen)
+    preview.events.extend(
+        PlannedEvent(i.tenant_id, i.id, o.event_type, o.key, o.on) for i, o, _ in per_invoice
+    )
+    preview.events.extend(
+        PlannedEvent(g.tenant_id, None, g.type, g.occurrence, g.due_on, debtor_id=g.debtor_id)
+        for g in grouped
+    )
 
 
 async def _due_page(

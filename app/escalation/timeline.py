@@ -16,6 +16,7 @@ from app.core.crud import get_owned
 from app.escalation.actions.models import Action
 from app.escalation.actions.service import list_actions
 from app.escalation.engine import Evaluation
+from app.escalation.grouping.models import GroupedStep
 from app.escalation.procedure import TIMELINE_TYPE_PREFIX, UncontestedClaim, uncontested_claim
 from app.escalation.schemas import Timeline, TimelineItem
 from app.escalation.service import EngineInputs, load_engine_inputs
@@ -23,7 +24,7 @@ from app.ledger.invoices.models import Invoice
 from app.ledger.lifecycle.models import LifecycleStatus
 from app.ledger.payments.models import Payment
 from app.legal.einvoicing import STATUSES
-from app.outbox.events.models import EventKey
+from app.outbox.events.models import DebtorEventKey, EventKey
 
 # Within a day: e-invoice statuses, payments, actions, emitted events, then the engine's due and
 # planned steps.
@@ -41,6 +42,7 @@ async def timeline(
     items += await _payment_items(session, invoice.id)
     items += await _status_items(session, invoice.id, clock)
     items += await _event_items(session, invoice.id, clock)
+    items += await _grouped_items(session, invoice.id)
     items += _engine_items(evaluation)
     if invoice.status == "open":
         items += _procedure_items(inputs, today)
@@ -145,6 +147,31 @@ async def _event_items(session: AsyncSession, invoice_id: str, clock: Clock) -> 
             )
         )
     return items
+
+
+async def _grouped_items(session: AsyncSession, invoice_id: str) -> list[TimelineItem]:
+    """The invoice's steps sent with its debtor's grouped events (grouping "debtor")."""
+    rows = await session.execute(
+        select(
+            GroupedStep.occurrence,
+            GroupedStep.occurred_on,
+            DebtorEventKey.event_id,
+            DebtorEventKey.type,
+        )
+        .join(DebtorEventKey, DebtorEventKey.event_id == GroupedStep.event_id)
+        .where(GroupedStep.invoice_id == invoice_id)
+    )
+    return [
+        TimelineItem(
+            kind="event",
+            date=occurred_on,
+            type=type_,
+            code=occurrence.removeprefix("step:") if occurrence.startswith("step:") else None,
+            id=event_id,
+            detail={"occurrence": occurrence, "grouped": True},
+        )
+        for occurrence, occurred_on, event_id, type_ in rows
+    ]
 
 
 def _engine_items(evaluation: Evaluation) -> Iterable[TimelineItem]:

@@ -37,13 +37,15 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.types import quantize_money
 from app.escalation.actions.models import Action
-from app.escalation.engine import RECOVERY_PROCEDURE_ACTIONS
+from app.escalation.engine import FORMAL_NOTICE_REQUIRED_KEY, RECOVERY_PROCEDURE_ACTIONS
+from app.escalation.grouping.models import GroupedStep
 from app.ledger.debtors.models import Debtor
 from app.ledger.disputes.models import Dispute
 from app.ledger.invoices.models import Invoice
@@ -474,21 +476,49 @@ def _late(paid: CTE) -> ColumnElement[bool]:
     return paid.c.closed_on > paid.c.due_date
 
 
+def _occurrences(tz: str) -> Subquery:
+    """The escalation occurrences per invoice: its own events (their keys, which outlive the
+    events' partitions), and the steps it was sent with
+    its debtor's grouped events (grouping "debtor": grouped_steps, typed as the per-invoice
+    event they stand for)."""
+    own = select(
+        EventKey.invoice_id,
+        EventKey.type,
+        EventKey.occurrence,
+        func.coalesce(EventKey.occurred_on, _local_day(EventKey.created_at, tz)).label("day"),
+    ).where(
+        or_(
+            and_(EventKey.type == STEP_EVENT, EventKey.occurrence.startswith(STEP_PREFIX)),
+            EventKey.type.in_((NOTICE_EVENT, LITIGATION_EVENT)),
+        )
+    )
+    grouped = select(
+        GroupedStep.invoice_id,
+        case(
+            (GroupedStep.occurrence == FORMAL_NOTICE_REQUIRED_KEY, literal(NOTICE_EVENT)),
+            else_=literal(STEP_EVENT),
+        ).label("type"),
+        GroupedStep.occurrence,
+        GroupedStep.occurred_on.label("day"),
+    ).where(GroupedStep.event_id.is_not(None))  # sent, not passed over beyond a cap
+    return union_all(own, grouped).subquery("occurrences")
+
+
 def _escalation_events(paid: CTE, tz: str) -> Subquery:
     """Per late invoice, the escalation events before its payment: the last reminder step (code
     and day), whether a formal notice was required, whether its deadline expired."""
     # "Before the payment": on a day strictly before it. A payment dated the day a reminder fell
     # due was almost always under way before the reminder went out.
-    event_day = func.coalesce(EventKey.occurred_on, _local_day(EventKey.created_at, tz))
-    is_step = EventKey.type == STEP_EVENT
+    occ = _occurrences(tz)
+    is_step = occ.c.type == STEP_EVENT
     # The last reminder before payment: max() of [day, code] arrays (days as ISO text sort like
     # dates). A plain aggregate, unlike an ordered array_agg, lets the planner hash the groups.
     last_step = type_coerce(
         func.max(
             pg_array(
                 [
-                    func.to_char(event_day, "YYYY-MM-DD"),
-                    func.substr(EventKey.occurrence, len(STEP_PREFIX) + 1),
+                    func.to_char(occ.c.day, "YYYY-MM-DD"),
+                    func.substr(occ.c.occurrence, len(STEP_PREFIX) + 1),
                 ]
             )
         ).filter(is_step),
@@ -496,22 +526,15 @@ def _escalation_events(paid: CTE, tz: str) -> Subquery:
     )
     return (
         select(
-            EventKey.invoice_id,
+            occ.c.invoice_id,
             last_step[2].label("step_code"),
             cast(last_step[1], Date).label("step_on"),
-            func.bool_or(EventKey.type == NOTICE_EVENT).label("notice"),
-            func.bool_or(EventKey.type == LITIGATION_EVENT).label("litigation"),
+            func.bool_or(occ.c.type == NOTICE_EVENT).label("notice"),
+            func.bool_or(occ.c.type == LITIGATION_EVENT).label("litigation"),
         )
-        .join(paid, paid.c.id == EventKey.invoice_id)
-        .where(
-            or_(
-                and_(is_step, EventKey.occurrence.startswith(STEP_PREFIX)),
-                EventKey.type.in_((NOTICE_EVENT, LITIGATION_EVENT)),
-            ),
-            event_day < paid.c.closed_on,
-            _late(paid),
-        )
-        .group_by(EventKey.invoice_id)
+        .join(paid, paid.c.id == occ.c.invoice_id)
+        .where(occ.c.day < paid.c.closed_on, _late(paid))
+        .group_by(occ.c.invoice_id)
         .subquery("escalation_events")
     )
 

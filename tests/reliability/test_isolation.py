@@ -214,6 +214,12 @@ BODIES: dict[str, Any] = {
     "record_action": {"type": "note", "performed_at": performed_at(DEFAULT_NOW), "note": "probe"},
     "update_action": {"note": "probe"},
     "record_proof_event": {"status": "deposited", "at": performed_at(DEFAULT_NOW)},
+    "record_debtor_action": lambda w: {
+        "type": "note",
+        "performed_at": performed_at(DEFAULT_NOW),
+        "note": "probe",
+        "invoice_ids": [w["invoice"]],
+    },
     "add_document": {"kind": "delivery_note"},
     "create_policy": {
         "name": "Probe policy",

@@ -13,6 +13,7 @@ app.legal.figures and from the Claim, never from the templates; amounts and date
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache, partial
@@ -92,6 +93,26 @@ class LetterContext:
     calendar: BusinessCalendar = FRENCH_CALENDAR
     delivery: Delivery = "registered_letter"  # of a mise en demeure
     language: Language = "fr"  # the debtor's (English for debtors abroad)
+    # A grouped letter (relevé) of several invoices: each invoice's own claim, by number, listed
+    # under the totals (a mise en demeure states each invoice's interest and indemnity); `claim`
+    # is then their sum.
+    invoice_claims: tuple[tuple[str, Claim], ...] = ()
+
+
+def sum_claims(claims: Sequence[Claim]) -> Claim:
+    """The claim of several invoices together: amounts added, periods listed one after the
+    other (each invoice's are its own), provisional if any is."""
+    first = claims[0]
+    return replace(
+        first,
+        principal=sum((c.principal for c in claims), Decimal("0.00")),
+        interest=sum((c.interest for c in claims), Decimal("0.00")),
+        interest_periods=tuple(p for c in claims for p in c.interest_periods),
+        fixed_indemnity=sum((c.fixed_indemnity for c in claims), Decimal("0.00")),
+        total=sum((c.total for c in claims), Decimal("0.00")),
+        provisional=any(c.provisional for c in claims),
+        floor_applied=any(c.floor_applied for c in claims),
+    )
 
 
 def describe_reminder(reminder: SentReminder, language: Language = "fr") -> str:
@@ -231,6 +252,7 @@ def _single_lines(ctx: LetterContext) -> LetterContext:
         creditor=party(ctx.creditor),
         debtor=party(ctx.debtor),
         invoices=tuple(replace(i, number=_one_line(i.number)) for i in ctx.invoices),
+        invoice_claims=tuple((_one_line(n), claim) for n, claim in ctx.invoice_claims),
         iban=_one_line(ctx.iban) if ctx.iban else None,
         bic=_one_line(ctx.bic) if ctx.bic else None,
         city=_one_line(ctx.city) if ctx.city else None,

@@ -14,6 +14,7 @@ from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import ProblemError, problem_responses
 from app.core.types import Day
+from app.ledger.debtors.models import Debtor
 from app.ledger.debtors.schemas import Language
 from app.ledger.invoices.models import Invoice
 from app.tenants.auth import ClockDep, TenantId
@@ -152,6 +153,65 @@ async def get_letter(
         # Font parsing and subsetting take a fraction of a second: off the event loop.
         pdf = await run_in_threadpool(render_pdf, ctx)
         disposition = content_disposition(f"{kind}-{invoice.number}.pdf")
+        return Response(pdf, media_type=media, headers={"Content-Disposition": disposition})
+    body = render_html(ctx) if media == "text/html" else render_text(ctx)
+    return Response(body, media_type=f"{media}; charset=utf-8")
+
+
+debtor_router = APIRouter(prefix="/v1/debtors/{debtor_id}/letters", tags=["letters"])
+
+
+@debtor_router.get(
+    "/{kind}",
+    summary="A debtor's grouped letter (relevé), as text, HTML or PDF by Accept",
+    description="The letter of a grouped event (`data.letter_url` of `debtor.dunning_step_due` "
+    'and `debtor.formal_notice_required`, policies with `grouping: "debtor"`): one letter '
+    "for every open invoice of the debtor overdue on the letter's day, each with its balance; "
+    "paused invoices (dispute, promise to pay, payment plan, insolvency) are left out, and so "
+    "are invoices past the amicable phase from a reminder. `formal_notice` is the grouped mise "
+    "en demeure: the totals, then for each invoice its principal, its interest and, for a "
+    "business debtor, its own 40 EUR indemnity (D441-5 C. com.: per invoice). Dated `as_of`, "
+    "else the day of the latest recorded sending (`POST /v1/debtors/{id}/actions`), else today. "
+    "Language, formats and the deadline as for an invoice's letter. 409 `nothing-to-claim` when "
+    "no invoice is left to list.",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The letter",
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        **problem_responses(401, 404, 406, 409, 422),
+    },
+)
+async def get_debtor_letter(
+    debtor_id: str,
+    kind: Literal["reminder_1", "reminder_2", "formal_notice"],
+    tenant_id: TenantId,
+    session: SessionDep,
+    clock: ClockDep,
+    accept: Annotated[str | None, Header()] = None,
+    as_of: Annotated[
+        Day | None,
+        Query(
+            description="The letter's date (its sending day). Default: the day of the "
+            "latest recorded sending, else today"
+        ),
+    ] = None,
+    language: Annotated[
+        Language | None,
+        Query(description="`fr` or `en`. Default: the debtor's `language`", examples=["en"]),
+    ] = None,
+) -> Response:
+    media = negotiate(accept)
+    debtor = await get_owned(session, Debtor, tenant_id, debtor_id)
+    ctx = await service.debtor_letter_context(session, debtor, kind, clock, as_of, language)
+    if media == "application/pdf":
+        pdf = await run_in_threadpool(render_pdf, ctx)
+        disposition = content_disposition(f"{kind}-{debtor.name}.pdf")
         return Response(pdf, media_type=media, headers={"Content-Disposition": disposition})
     body = render_html(ctx) if media == "text/html" else render_text(ctx)
     return Response(body, media_type=f"{media}; charset=utf-8")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ from app.claims.letters.render import (
     LetterKind,
     Party,
     SentReminder,
+    sum_claims,
 )
 from app.claims.letters.wording import Delivery
 from app.claims.service import claim_for
@@ -45,6 +46,10 @@ _CONTACTS = ("pre_reminder", "reminder", "phone_call", "formal_notice")
 
 class InvoiceOverdue(Conflict):
     code, title = "invoice-overdue", "Invoice overdue"
+
+
+class NothingToClaim(Conflict):
+    code, title = "nothing-to-claim", "Nothing to claim"
 
 
 def _check_pre_reminder(invoice: Invoice, kind: LetterKind, dated: dt.date) -> None:
@@ -184,6 +189,118 @@ async def letter_context(
         bic=creditor.bic,
         city=(creditor.address or {}).get("city"),
         reminders_sent=reminders,
+        deadline_days=policy.formal_notice_deadline_days,
+        deadline_date=deadline_date,
+        calendar=policy.calendar,
+        delivery=_delivery(sending, policy),
+        language=language or debtor.language,
+    )
+
+
+GroupedLetterKind = Literal["reminder_1", "reminder_2", "formal_notice"]
+# Past the amicable phase: left out of a grouped reminder (a mise en demeure already sent, or
+# in court); a grouped mise en demeure keeps those whose notice it is.
+_LEFT_OUT_OF_REMINDERS = ("formal_notice_sent", "litigation")
+
+
+async def _grouped_invoices(
+    session: AsyncSession, debtor: Debtor, kind: GroupedLetterKind, dated: dt.date
+) -> list[Invoice]:
+    """The debtor's invoices a grouped letter lists, as the grouped event does: open, with a
+    balance, overdue on the letter's day, not paused (dispute, promise, plan, insolvency)."""
+    rows = await session.execute(
+        select(Invoice)
+        .where(
+            Invoice.debtor_id == debtor.id,
+            Invoice.status == "open",
+            Invoice.due_date < dated,
+            Invoice.paused.is_(False),
+            Invoice.amount > Invoice.paid_amount,
+        )
+        .order_by(Invoice.due_date, Invoice.number)
+    )
+    left_out = ("litigation",) if kind == "formal_notice" else _LEFT_OUT_OF_REMINDERS
+    return [i for i in rows.scalars() if i.dunning_stage not in left_out]
+
+
+async def debtor_letter_context(
+    session: AsyncSession,
+    debtor: Debtor,
+    kind: GroupedLetterKind,
+    clock: Clock,
+    as_of: dt.date | None = None,
+    language: Language | None = None,
+) -> LetterContext:
+    """The grouped letter (relevé) of a debtor: every invoice it lists with its balance and, for
+    a business debtor, each one's interest and 40 EUR indemnity (D441-5: per invoice). Dated
+    `as_of`, else the day of the latest grouped sending recorded (an action on the listed
+    invoices), else today (a draft)."""
+    dated = as_of or clock.today()
+    invoices = await _grouped_invoices(session, debtor, kind, dated)
+    if not invoices:
+        raise NothingToClaim(
+            f"Debtor {debtor.id} has no open overdue invoice to chase on {dated.isoformat()} "
+            "(paused, disputed or past the amicable phase are left out)."
+        )
+    creditor = await session.get_one(Creditor, debtor.creditor_id)
+    actions = list(
+        (
+            await session.execute(
+                select(Action)
+                .where(Action.invoice_id.in_([i.id for i in invoices]), Action.type.in_(_CONTACTS))
+                .order_by(Action.performed_at, Action.id)
+            )
+        ).scalars()
+    )
+    sending = sending_action(actions, kind, as_of, clock)
+    if as_of is None and sending is not None:
+        dated = clock.local_day(sending.performed_at)
+    policy = await policy_for_creditor(session, creditor)
+    claims = [
+        await claim_for(session, invoice, dated, debtor=debtor, creditor=creditor)
+        for invoice in invoices
+    ]
+    deadline_date = None
+    if kind == "formal_notice" and sending is not None:
+        deadline_date = deadlines.formal_notice_deadline(
+            served_on=sending.served_on,
+            acknowledged_on=sending.acknowledged_at,
+            presented_on=sending.presented_at,
+            days=policy.formal_notice_deadline_days,
+            calendar=policy.calendar,
+        )
+    # One line per grouped sending: the same action recorded on each invoice is one reminder.
+    reminders = {
+        (clock.local_day(a.performed_at), a.step or a.type, a.channel or "")
+        for a in actions
+        if a.type != "formal_notice"
+        and (sending is None or a.performed_at != sending.performed_at)
+        and clock.local_day(a.performed_at) <= dated
+    }
+    return LetterContext(
+        kind=kind,
+        creditor=_party(creditor),
+        debtor=_party(debtor),
+        debtor_kind=debtor.kind,
+        invoices=tuple(
+            LetterInvoice(
+                number=invoice.number,
+                issue_date=invoice.issue_date,
+                due_date=invoice.due_date,
+                amount=invoice.amount,
+                balance=claim.principal,
+            )
+            for invoice, claim in zip(invoices, claims, strict=True)
+        ),
+        claim=sum_claims(claims),
+        invoice_claims=tuple(
+            (invoice.number, claim) for invoice, claim in zip(invoices, claims, strict=True)
+        ),
+        today=dated,
+        iban=creditor.iban,
+        bic=creditor.bic,
+        city=(creditor.address or {}).get("city"),
+        reminders_sent=tuple(SentReminder(on, t, ch) for on, t, ch in sorted(reminders)),
         deadline_days=policy.formal_notice_deadline_days,
         deadline_date=deadline_date,
         calendar=policy.calendar,

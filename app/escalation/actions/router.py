@@ -10,7 +10,13 @@ from app.core.errors import problem_responses
 from app.core.pagination import Page, PageParams, page_params
 from app.escalation.actions import service
 from app.escalation.actions.models import Action
-from app.escalation.actions.schemas import ActionCreate, ActionOut, ActionUpdate
+from app.escalation.actions.schemas import (
+    ActionCreate,
+    ActionOut,
+    ActionUpdate,
+    DebtorActionCreate,
+    DebtorActionsOut,
+)
 from app.tenants.auth import ClockDep, TenantId
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -75,3 +81,26 @@ async def update_action(
     action_id: str, body: ActionUpdate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
 ) -> ActionOut:
     return service.to_out(await service.update_action(session, tenant_id, action_id, body, clock))
+
+
+@router.post(
+    "/debtors/{debtor_id}/actions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record one action for several invoices of a debtor (a grouped letter)",
+    description="What a grouped event (`debtor.dunning_step_due`, "
+    "`debtor.formal_notice_required`) asked for, recorded once for the invoices it listed: "
+    "each invoice in `invoice_ids` gets the action, checked as `POST "
+    "/v1/invoices/{id}/actions` checks it (caps, proof, procedure), all or none. A grouped "
+    "`formal_notice` starts each invoice's deadline (from its `proof`). An invoice of another "
+    "debtor is refused (422).",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def record_debtor_action(
+    debtor_id: str,
+    body: DebtorActionCreate,
+    tenant_id: TenantId,
+    session: SessionDep,
+    clock: ClockDep,
+) -> DebtorActionsOut:
+    actions = await service.record_debtor_action(session, tenant_id, debtor_id, body, clock)
+    return DebtorActionsOut(debtor_id=debtor_id, actions=[service.to_out(a) for a in actions])

@@ -245,3 +245,47 @@ class ActionOut(BaseModel):
     override: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class DebtorActionCreate(ActionCreate):
+    """One action for several invoices of one debtor (a grouped reminder or mise en demeure)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_ACTION,
+                    "invoice_ids": [
+                        "inv_01M8RXWX88H94KEF3D8W10RNV5",
+                        "inv_01M8RXWXC5Q2D7S1N8ZK3GJT4E",
+                    ],
+                }
+            ]
+        }
+    )
+
+    invoice_ids: list[str] = Field(
+        min_length=1,
+        max_length=200,
+        description="The debtor's invoices the action is about (the invoices of the grouped "
+        "event's `data.invoices`); each gets the action. An invoice of another debtor, or none "
+        "of the tenant's, is refused (422) and nothing is recorded.",
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> DebtorActionCreate:
+        if len(set(self.invoice_ids)) != len(self.invoice_ids):
+            raise ValueError("invoice_ids lists an invoice twice")
+        return self
+
+    def for_one_invoice(self) -> ActionCreate:
+        """The action as recorded on each invoice (already validated)."""
+        return ActionCreate.model_construct(
+            self.model_fields_set - {"invoice_ids"},
+            **{name: getattr(self, name) for name in ActionCreate.model_fields},
+        )
+
+
+class DebtorActionsOut(BaseModel):
+    debtor_id: str
+    actions: list[ActionOut] = Field(description="One action per invoice, in `invoice_ids` order")

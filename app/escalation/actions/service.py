@@ -21,6 +21,7 @@ from app.escalation.actions.schemas import (
     ActionCreate,
     ActionOut,
     ActionUpdate,
+    DebtorActionCreate,
     ProofIn,
     ProofOut,
     local_day,
@@ -333,3 +334,40 @@ async def list_actions_page(
     await get_owned(session, Invoice, tenant_id, invoice_id)
     stmt = select(Action).where(Action.invoice_id == invoice_id, Action.tenant_id == tenant_id)
     return await page_of(session, stmt, Action.id, page, to_out)
+
+
+async def record_debtor_action(
+    session: AsyncSession, tenant_id: str, debtor_id: str, data: DebtorActionCreate, clock: Clock
+) -> list[Action]:
+    """The same action on each listed invoice of the debtor, all or none (the request's
+    transaction): each is checked as `record_action` checks one (caps, proof, procedure), and a
+    grouped mise en demeure starts each invoice's deadline."""
+    await get_owned(session, Debtor, tenant_id, debtor_id)
+    found = {
+        invoice.id: invoice
+        for invoice in (
+            await session.execute(
+                select(Invoice).where(
+                    Invoice.tenant_id == tenant_id, Invoice.id.in_(data.invoice_ids)
+                )
+            )
+        ).scalars()
+    }
+    for index, invoice_id in enumerate(data.invoice_ids):
+        invoice = found.get(invoice_id)
+        if invoice is None or invoice.debtor_id != debtor_id:
+            raise Unprocessable(
+                f"Invoice {invoice_id} is not an invoice of debtor {debtor_id}.",
+                errors=[
+                    FieldError(
+                        loc=["body", "invoice_ids", index], msg="not an invoice of this debtor"
+                    )
+                ],
+            )
+    one = data.for_one_invoice()
+    # In id order, as the unit of work's refresh locks them: two requests cannot deadlock.
+    recorded = {
+        invoice_id: await record_action(session, tenant_id, invoice_id, one, clock)
+        for invoice_id in sorted(data.invoice_ids)
+    }
+    return [recorded[invoice_id] for invoice_id in data.invoice_ids]

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.core.types import InputModel, MoneyOut, NonNegativeMoney
-from app.escalation.policy import Channel, StepKind
+from app.escalation.policy import Channel, Grouping, StepKind
 from app.legal import figures as legal
 from app.legal.calendar import HolidaySubdivision
 
@@ -43,6 +43,14 @@ class PolicyCreate(InputModel):
         "Guadeloupe, 972 Martinique, 973 Guyane, 974 La Réunion, 976 Mayotte, BL, MF, NC, PF, "
         "PM, TF, WF.",
     )
+    grouping: Grouping = Field(
+        default="invoice",
+        description="`invoice`: each invoice runs its own escalation. `debtor`: the reminders "
+        "and the mise en demeure of all of a debtor's open overdue invoices are sent together, "
+        "one `debtor.dunning_step_due` (or `debtor.formal_notice_required`) at the highest level "
+        "due among them, at most one a day, the amicable caps counted per debtor.",
+        examples=["debtor"],
+    )
 
 
 class StepOut(BaseModel):
@@ -60,6 +68,7 @@ class PolicyOut(BaseModel):
     formal_notice_deadline_days: int
     promise_grace_days: int
     holiday_subdivision: HolidaySubdivision | None
+    grouping: Grouping = Field(description="`invoice` (default) or `debtor`")
     created_at: dt.datetime | None
 
 
@@ -69,4 +78,5 @@ def definition_of(body: PolicyCreate) -> dict[str, Any]:
         "formal_notice_deadline_days": body.formal_notice_deadline_days,
         "promise_grace_days": body.promise_grace_days,
         "holiday_subdivision": body.holiday_subdivision,
+        "grouping": body.grouping,
     }

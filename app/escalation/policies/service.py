@@ -32,6 +32,8 @@ def policy_from_definition(definition: dict[str, Any]) -> Policy:
         formal_notice_deadline_days=int(definition["formal_notice_deadline_days"]),
         promise_grace_days=int(definition["promise_grace_days"]),
         holiday_subdivision=definition.get("holiday_subdivision"),
+        # Policies stored before grouping existed run per invoice.
+        grouping=definition.get("grouping", "invoice"),
     )
 
 
@@ -74,6 +76,7 @@ def policy_out(
         formal_notice_deadline_days=policy.formal_notice_deadline_days,
         promise_grace_days=policy.promise_grace_days,
         holiday_subdivision=policy.holiday_subdivision,
+        grouping=policy.grouping,
         created_at=created_at,
     )
 

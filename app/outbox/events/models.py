@@ -28,6 +28,7 @@ class Event(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     invoice_id: Mapped[str | None] = mapped_column(String(40))
+    debtor_id: Mapped[str | None] = mapped_column(String(40))  # grouped events only
     occurrence: Mapped[str] = mapped_column(String(120))
     type: Mapped[EventType] = mapped_column(String(64))
     occurred_on: Mapped[dt.date | None]  # the local day the occurrence fell due
@@ -49,3 +50,21 @@ class EventKey(Base):
     type: Mapped[EventType] = mapped_column(String(64))
     occurred_on: Mapped[dt.date | None]
     created_at: Mapped[dt.datetime]  # the event's created_at (the tenant's clock)
+
+
+class DebtorEventKey(Base):
+    """What a debtor's grouped occurrence became (an event with no invoice): (debtor_id,
+    occurrence) is the primary key, so a grouped event is written exactly once, as `EventKey`
+    does for an invoice's; and, like it, the history the grouped sweep and the timeline read,
+    which outlives the events' partitions."""
+
+    __tablename__ = "debtor_event_keys"
+
+    debtor_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    occurrence: Mapped[str] = mapped_column(String(120), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40), index=True)
+    type: Mapped[EventType] = mapped_column(String(64))
+    occurred_on: Mapped[dt.date]
+    # The step's channel: the debtor's amicable contacts are counted by channel (caps).
+    channel: Mapped[str | None] = mapped_column(String(32))

@@ -21,6 +21,9 @@ EventType = Literal[
     "invoice.dispute_resolved",
     "invoice.prescription_approaching",
     "invoice.lifecycle_status_received",
+    # A grouped policy (grouping "debtor"): one event for all of a debtor's overdue invoices.
+    "debtor.dunning_step_due",
+    "debtor.formal_notice_required",
 ]
 EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
 
@@ -71,7 +74,14 @@ class EventOut(BaseModel):
     type: EventType
     created_at: dt.datetime
     invoice_id: str | None
-    occurrence: str = Field(description="What happened to the invoice; unique per invoice.")
+    debtor_id: str | None = Field(
+        default=None,
+        description="The debtor of a grouped event (`debtor.*`, invoice_id null); null otherwise.",
+    )
+    occurrence: str = Field(
+        description="What happened to the invoice; unique per invoice (per debtor for a grouped "
+        "event: `grouped:<day>`)."
+    )
     occurred_on: dt.date | None
     data: dict[str, Any]
 

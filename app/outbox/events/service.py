@@ -20,7 +20,7 @@ from app.core.ids import new_id
 from app.core.metrics import EVENTS_CREATED
 from app.core.pagination import Page, PageParams, page_of
 from app.core.settings import Settings
-from app.outbox.events.models import Event, EventKey
+from app.outbox.events.models import DebtorEventKey, Event, EventKey
 from app.outbox.events.schemas import EventOut, EventType
 from app.outbox.webhooks import service as webhooks
 from app.outbox.webhooks.service import fan_out
@@ -90,6 +90,67 @@ async def _claim_keys(session: AsyncSession, rows: list[dict[str, Any]]) -> set[
         insert(EventKey).on_conflict_do_nothing().returning(EventKey.event_id), keys
     )
     return set(result.scalars())
+
+
+@dataclass(frozen=True)
+class NewDebtorEvent:
+    """A grouped event: about a debtor's invoices together (invoice_id null)."""
+
+    tenant_id: str
+    debtor_id: str
+    occurrence: str  # (debtor_id, occurrence) is written once (debtor_event_keys)
+    type: EventType
+    data: dict[str, Any]
+    occurred_on: dt.date
+
+
+async def emit_debtor_events(
+    session: AsyncSession, events: Sequence[NewDebtorEvent], *, now: dt.datetime
+) -> dict[str, tuple[str, EventType]]:
+    """Write the grouped events that do not exist yet (one statement), and their deliveries;
+    returns debtor id -> (event id, type) of those created."""
+    if not events:
+        return {}
+    rows: list[dict[str, Any]] = [
+        {
+            "id": new_id("evt"),
+            "tenant_id": e.tenant_id,
+            "invoice_id": None,
+            "debtor_id": e.debtor_id,
+            "occurrence": e.occurrence,
+            "type": e.type,
+            "occurred_on": e.occurred_on,
+            "data": e.data,
+            "created_at": now,
+        }
+        for e in events
+    ]
+    # The key first (events are partitioned: no unique key across months), the events it won.
+    keys = await session.execute(
+        insert(DebtorEventKey).on_conflict_do_nothing().returning(DebtorEventKey.event_id),
+        [
+            {
+                "debtor_id": r["debtor_id"],
+                "occurrence": r["occurrence"],
+                "tenant_id": r["tenant_id"],
+                "event_id": r["id"],
+                "type": r["type"],
+                "occurred_on": r["occurred_on"],
+                "channel": (r["data"].get("step") or {}).get("channel"),
+            }
+            for r in rows
+        ],
+    )
+    won = set(keys.scalars())
+    fresh = [r for r in rows if r["id"] in won]
+    if fresh:
+        await session.execute(insert(Event), fresh)
+    created = {r["debtor_id"]: (r["id"], r["type"]) for r in fresh}
+    for _, type_ in created.values():
+        EVENTS_CREATED.labels(type_).inc()
+    if created:
+        await fan_out(session, [event_id for event_id, _ in created.values()])
+    return created
 
 
 async def emit(

@@ -49,6 +49,7 @@ async def test_list_get_and_filter(client, tenant, other_tenant, app, clock):
         "type": "invoice.paid",
         "created_at": "2026-03-02T09:00:00Z",
         "invoice_id": "inv_1",
+        "debtor_id": None,  # set on grouped events only (grouping "debtor")
         "occurrence": "b",
         "occurred_on": "2026-03-02",
         "data": {"invoice": {"id": "inv_1"}, "n": "b"},
