@@ -14,7 +14,7 @@ NOT_TENANT_KEYED = {
     "published_rates": "reference: the law's rates, the same for every tenant",
     "idempotency_keys": "keyed by `owner`, the tenant id (or the admin): owner is the tenant key",
     "payment_plan_installments": "child of payment_plans, always read with its plan by plan_id",
-    "grouped_steps": "child of invoices (one row per invoice and step), read with its invoice",
+    "grouped_steps": "child of invoices, one row per invoice and step, read with its invoice",
 }
 
 
