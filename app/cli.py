@@ -132,7 +132,7 @@ def _serve(args: argparse.Namespace) -> int:
                 uvicorn.run("app.main:app_factory", factory=True, workers=args.workers, **options)
         else:
             # The lifespan migrates under the advisory lock.
-            uvicorn.run(create_app(_settings_for(url)), **options)
+            uvicorn.run(create_app(_settings_for(url), freeze_heap=True), **options)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -214,7 +215,10 @@ def create_app(
     *,
     clock: Clock | None = None,
     migrate_on_start: bool = True,
+    freeze_heap: bool = False,
 ) -> FastAPI:
+    """The app. `freeze_heap`: for a served process (`relance serve`), gc.freeze() once started;
+    not for the apps of tests and commands, which come and go in one process."""
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
@@ -245,6 +249,11 @@ def create_app(
                 scheduler = build_scheduler(app, TICK_JOBS) if settings.scheduler_enabled else None
                 if scheduler is not None:
                     scheduler.start()
+                if freeze_heap:
+                    # What start-up built lives as long as the process: out of the cyclic
+                    # collector's way, or every full collection walks it and stalls requests
+                    # (GET p99 218 ms -> 40 ms under 32 clients, bench/README.md).
+                    gc.freeze()
                 try:
                     yield
                 finally:
@@ -373,4 +382,4 @@ def app_factory() -> FastAPI:
     settings from the environment."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, freeze_heap=True)

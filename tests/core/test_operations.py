@@ -102,3 +102,22 @@ async def test_an_exhausted_pool_answers_503_not_500(client, app, tenant, monkey
     assert response.headers["content-type"] == "application/problem+json"
     listed = await client.get("/v1/creditors", headers=tenant.headers)
     assert listed.json()["data"] == []
+
+
+async def test_a_served_app_freezes_its_start_up_heap(settings, clock):
+    """`relance serve` starts its app with freeze_heap: what start-up built leaves the cyclic
+    collector's generations (full collections stalled requests); other apps leave the GC alone."""
+    import gc
+
+    from app.main import create_app
+
+    gc.unfreeze()
+    plain = create_app(settings, clock=clock, migrate_on_start=False)
+    async with plain.router.lifespan_context(plain):
+        assert gc.get_freeze_count() == 0
+    served = create_app(settings, clock=clock, migrate_on_start=False, freeze_heap=True)
+    try:
+        async with served.router.lifespan_context(served):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
