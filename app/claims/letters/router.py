@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.claims.letters import service
 from app.claims.letters.pdf import render_pdf
-from app.claims.letters.render import render_html, render_text
+from app.claims.letters.render import LetterContext, render_html, render_text
 from app.core.crud import get_owned
 from app.core.db import SessionDep
 from app.core.errors import ProblemError, problem_responses
@@ -149,10 +149,15 @@ async def get_letter(
     media = negotiate(accept)
     invoice = await get_owned(session, Invoice, tenant_id, invoice_id)
     ctx = await service.letter_context(session, invoice, kind, clock, as_of, language)
+    return await _letter_response(ctx, media, f"{kind}-{invoice.number}.pdf")
+
+
+async def _letter_response(ctx: LetterContext, media: str, pdf_name: str) -> Response:
+    """The letter in the negotiated format; a PDF is rendered off the event loop (parsing and
+    subsetting the font take a fraction of a second)."""
     if media == "application/pdf":
-        # Font parsing and subsetting take a fraction of a second: off the event loop.
         pdf = await run_in_threadpool(render_pdf, ctx)
-        disposition = content_disposition(f"{kind}-{invoice.number}.pdf")
+        disposition = content_disposition(pdf_name)
         return Response(pdf, media_type=media, headers={"Content-Disposition": disposition})
     body = render_html(ctx) if media == "text/html" else render_text(ctx)
     return Response(body, media_type=f"{media}; charset=utf-8")
@@ -209,9 +214,4 @@ async def get_debtor_letter(
     media = negotiate(accept)
     debtor = await get_owned(session, Debtor, tenant_id, debtor_id)
     ctx = await service.debtor_letter_context(session, debtor, kind, clock, as_of, language)
-    if media == "application/pdf":
-        pdf = await run_in_threadpool(render_pdf, ctx)
-        disposition = content_disposition(f"{kind}-{debtor.name}.pdf")
-        return Response(pdf, media_type=media, headers={"Content-Disposition": disposition})
-    body = render_html(ctx) if media == "text/html" else render_text(ctx)
-    return Response(body, media_type=f"{media}; charset=utf-8")
+    return await _letter_response(ctx, media, f"{kind}-{debtor.name}.pdf")
