@@ -220,20 +220,9 @@ async def record_attempt(
     session: AsyncSession, job: ClaimedDelivery, result: AttemptResult, now: dt.datetime
 ) -> tuple[Outcome, bool]:
     """Store the attempt and its consequences; returns (outcome, whether the endpoint was just
-    disabled). Locks the endpoint before the delivery, in the order the API uses."""
-    # A success on a healthy endpoint in one statement; anything else (a failure, a failing
-    # endpoint to clear, a purged delivery) takes the general path below.
-    if result.ok and await repository.record_success(
-        session,
-        attempt_id=new_id("wha"),
-        delivery_id=job.delivery_id,
-        endpoint_id=job.endpoint_id,
-        attempted_at=now,
-        status_code=result.status_code or 0,  # never None when ok
-        duration_ms=result.duration_ms,
-        response_body=result.response_body,
-    ):
-        return "succeeded", False
+    disabled). Locks the endpoint before the delivery, in the order the API uses. The general
+    path: `_record` has already tried the one-statement success (a failure, a failing endpoint
+    to clear or a purged delivery comes here)."""
     endpoint = await session.get(WebhookEndpoint, job.endpoint_id)
     if not result.ok or (endpoint is not None and endpoint.failing_since is not None):
         endpoint = await _lock_endpoint(session, job.endpoint_id)
