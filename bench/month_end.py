@@ -27,7 +27,8 @@ TENANTS = 50
 SMALL_DUE = 10
 OTHERS_DUE = 20  # each of the 48 other tenants
 POLL_S = 0.5
-TIMEOUT_S = 270.0  # per run: what is not done by then is reported as not done
+# Per run: what is not done by then is reported as not done (BENCH_MONTH_END_TIMEOUT_S).
+TIMEOUT_S = float(os.environ.get("BENCH_MONTH_END_TIMEOUT_S", "330"))
 
 
 def config() -> dict[str, int]:
@@ -156,11 +157,19 @@ class MonthEnd:
             )
 
     async def reset(self) -> None:
-        """The due set as it was before the burst, its events (and deliveries) dropped."""
+        """The due set as it was before the burst, the history the burst wrote dropped: its
+        events, their exactly-once keys (else the second sweep writes nothing), deliveries and
+        attempts. Nothing else wrote history in this database: TRUNCATE, which leaves no dead
+        tuples to blur the figures taken afterwards."""
         assert self.conn is not None
         started = time.perf_counter()
+        outside = await self.conn.fetchval(
+            "SELECT count(*) FROM event_keys WHERE invoice_id NOT IN "
+            "(SELECT id FROM bench_due_snapshot)"
+        )
+        assert outside == 0, f"{outside} events not written by the burst"
         await self.conn.execute(
-            "DELETE FROM events WHERE invoice_id IN (SELECT id FROM bench_due_snapshot)"
+            "TRUNCATE webhook_attempts, webhook_deliveries, events, event_keys, debtor_event_keys"
         )
         await self.conn.execute(
             """
@@ -242,10 +251,21 @@ class MonthEnd:
     async def database_stats(self) -> dict[str, Any]:
         assert self.conn is not None
         size = await self.conn.fetchval("SELECT pg_database_size(current_database())")
+        # A partitioned table's rows are in its partitions: their figures summed per table.
         rows = await self.conn.fetch(
-            "SELECT relname, n_live_tup, n_dead_tup, last_autovacuum FROM pg_stat_user_tables "
-            "WHERE relname IN ('invoices', 'events', 'webhook_deliveries', 'webhook_attempts') "
-            "ORDER BY relname"
+            """
+            SELECT coalesce(p.relname, c.relname) AS relname,
+                   sum(s.n_live_tup)::bigint AS n_live_tup,
+                   sum(s.n_dead_tup)::bigint AS n_dead_tup,
+                   max(s.last_autovacuum) AS last_autovacuum, count(*) AS tables
+            FROM pg_stat_user_tables s
+            JOIN pg_class c ON c.oid = s.relid
+            LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+            LEFT JOIN pg_class p ON p.oid = i.inhparent
+            WHERE coalesce(p.relname, c.relname) IN
+                  ('invoices', 'events', 'webhook_deliveries', 'webhook_attempts')
+            GROUP BY 1 ORDER BY 1
+            """
         )
         return {
             "size_mb": round(size / 1024 / 1024, 1),

@@ -238,12 +238,14 @@ _READS = frozenset({"GET", "HEAD"})
 
 
 async def one_statement(session: AsyncSession) -> None:
-    """Let `session` run its statements each on its own (autocommit): for work that is a single
-    statement, which is atomic by itself, no BEGIN and COMMIT round trips. Behind a transaction
-    pooler it stays in a transaction (see `read_engine`)."""
+    """Let `session` run its statements each on its own (autocommit): for work whose only write
+    is a single statement, which is atomic by itself, no BEGIN and COMMIT round trips. A session
+    already in a transaction (a request's shared one, under the idempotency layer) stays in it,
+    and so does one behind a transaction pooler (see `read_engine`)."""
     bind = session.bind
-    if isinstance(bind, AsyncEngine) and not behind_pooler(bind):
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    if session.in_transaction() or not isinstance(bind, AsyncEngine) or behind_pooler(bind):
+        return
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def read_engine(engine: AsyncEngine) -> AsyncEngine:

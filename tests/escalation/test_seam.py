@@ -72,6 +72,50 @@ async def test_a_new_invoice_is_planned_before_its_insert(client, tenant, app):
     assert not [s for s in seen if s.startswith("SELECT actions.")], "no history to read"
 
 
+async def test_a_create_is_one_read_and_one_insert_with_no_transaction(client, tenant, app):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    seen: list[tuple[str, str | None]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        isolation = conn.get_execution_options().get("isolation_level")
+        seen.append((statement.split()[0], isolation))
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await create_invoice(client, tenant, creditor["id"], debtor["id"], issue_date="2026-01-15")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    # The API-key lookup is cached after the tenant's first request: only the create's own.
+    assert seen == [("SELECT", "AUTOCOMMIT"), ("INSERT", "AUTOCOMMIT")], seen
+
+
+async def test_a_create_under_an_idempotency_key_runs_in_its_transaction(client, tenant, app):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    body = {
+        "creditor_id": creditor["id"],
+        "debtor_id": debtor["id"],
+        "number": "IK-1",
+        "issue_date": "2026-01-15",
+        "amount": "100.00",
+    }
+    headers = tenant.headers | {"Idempotency-Key": "create-in-one-transaction"}
+    with statements(app) as seen:
+        first = await client.post("/v1/invoices", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert [s for s in seen if s.startswith("INSERT INTO invoices")]
+    # A second create of the same number in a shared transaction: its 409 is stored and replayed,
+    # the transaction (and the first invoice) intact.
+    again = tenant.headers | {"Idempotency-Key": "create-in-one-transaction-2"}
+    for _ in range(2):
+        dup = await client.post("/v1/invoices", json=body, headers=again)
+        assert dup.status_code == 409, dup.text
+    found = await client.get(f"/v1/invoices/{first.json()['id']}", headers=tenant.headers)
+    assert found.status_code == 200
+
+
 async def test_a_batch_refreshes_its_updated_invoices_in_one_statement(client, tenant, app):
     creditor = await create_creditor(client, tenant)
     debtor = await create_debtor(client, tenant, creditor["id"])

@@ -40,6 +40,7 @@ from app.core.metrics import (
 )
 from app.core.settings import Settings
 from app.outbox.events.schemas import WebhookPayload
+from app.outbox.partitions import analyze_stale_partitions
 from app.outbox.webhooks import repository, service
 from app.outbox.webhooks.backoff import next_attempt_at, should_disable
 from app.outbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -571,5 +572,7 @@ def dispatcher(app: FastAPI) -> Dispatcher:
 
 
 async def run_delivery_tick(app: FastAPI) -> DeliveryStats:
-    """The scheduler job: deliver what is due for about TICK_BUDGET_SECONDS."""
+    """The scheduler job: deliver what is due for about TICK_BUDGET_SECONDS, on statistics that
+    know about the last burst of deliveries (see `analyze_stale_partitions`)."""
+    await analyze_stale_partitions(app.state.engine)
     return await dispatcher(app).run(app)
