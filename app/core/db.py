@@ -209,11 +209,14 @@ async def delete_in_batches(
 SHARED_SESSION = "relance.session"
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: commits when the route returns, rolls back on any error.
+@contextlib.asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commits when the block ends, rolls back on any error.
 
-    Services and repositories only flush. Used with scope="function", so the commit happens
-    before the response is sent: a client never sees a success that was not committed.
+    Services and repositories only flush. As `SessionDep` (scope="function") the commit happens
+    before the response is sent: a client never sees a success that was not committed. A hot
+    route uses it as `async with request_session(request) as session:`, which costs less per
+    request than a yield dependency.
 
     Under a middleware that owns the transaction, the route runs in a savepoint of it instead: an
     error undoes the route's work only, and the middleware commits (with what it adds).
@@ -231,6 +234,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
         return
     async with unit_of_work(request.app.state.sessionmaker) as session:
+        yield session
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request_session(request) as session:
         yield session
 
 

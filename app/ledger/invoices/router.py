@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.db import SessionDep, read_connection
+from app.core.db import SessionDep, read_connection, request_session
 from app.core.errors import FieldError, NotFound, Unprocessable, problem_responses
 from app.core.pagination import Page, PageParams, page_params
 from app.core.types import Day
@@ -40,9 +40,10 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
     responses=problem_responses(401, 409, 422),
 )
 async def create_invoice(
-    body: InvoiceCreate, tenant_id: TenantId, session: SessionDep, clock: ClockDep
+    body: InvoiceCreate, tenant_id: TenantId, request: Request, clock: ClockDep
 ) -> InvoiceOut:
-    invoice = await service.create_invoice(session, tenant_id, body, clock)
+    async with request_session(request) as session:
+        invoice = await service.create_invoice(session, tenant_id, body, clock)
     return service.to_out(invoice, clock.today())
 
 
