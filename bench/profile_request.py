@@ -1,5 +1,5 @@
 """Profile one kind of request in-process (httpx's ASGITransport, pyinstrument) against the local
-PostgreSQL at 127.0.0.1:5432: `python -m bench.profile_request get|create [COUNT]`. Writes
+PostgreSQL at 127.0.0.1:5432: `python -m bench.profile_request get|create|batch [COUNT]`. Writes
 bench/results/request_<kind>.txt. The client shares the process: read the app's subtree (from
 `FastAPI.__call__`), not the totals."""
 
@@ -65,13 +65,18 @@ async def main(kind: str, count: int) -> None:
         async def one(n: int) -> None:
             if kind == "get":
                 response = await client.get(f"/v1/invoices/{invoice['id']}", headers=key)
+            elif kind == "batch":  # COUNT batches of 1,000 new invoices
+                items = [body | {"number": f"B-{n}-{i}"} for i in range(1000)]
+                response = await client.post(
+                    "/v1/invoices/batch", json={"invoices": items}, headers=key
+                )
             else:
                 response = await client.post(
                     "/v1/invoices", json=body | {"number": f"N-{n + 1}"}, headers=key
                 )
             assert response.status_code < 300, response.text
 
-        for n in range(50):  # warm-up: caches, prepared statements
+        for n in range(5 if kind == "batch" else 50):  # warm-up: caches, prepared statements
             await one(count + n)
         profiler = Profiler(interval=0.001, async_mode="disabled")
         profiler.start()

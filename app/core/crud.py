@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -38,19 +36,10 @@ async def flush_or_conflict(
     conflicts: dict[str, str],
     references: dict[str, FieldError] | None = None,
 ) -> None:
-    """Flush, with the problems of `integrity_problems`."""
-    with integrity_problems(conflicts, references):
-        await flush(session)
-
-
-@contextlib.contextmanager
-def integrity_problems(
-    conflicts: dict[str, str], references: dict[str, FieldError] | None = None
-) -> Iterator[None]:
-    """A unique violation named in `conflicts` (constraint -> message) becomes 409, a foreign
-    key named in `references` (constraint -> the field naming the missing object) 422."""
+    """Flush; a unique violation named in `conflicts` (constraint -> message) becomes 409, a
+    foreign key named in `references` (constraint -> the field naming the missing object) 422."""
     try:
-        yield
+        await flush(session)
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
         field = (references or {}).get(constraint or "")

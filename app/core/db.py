@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Delete, MetaData, Numeric, String, Update, func
+from sqlalchemy import DateTime, Delete, MetaData, Numeric, String, Update, func, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -158,6 +158,24 @@ def mark_invoice_changed(
     events = changes.invoices.setdefault(invoice, [])
     if event is not None:
         events.append(event)
+
+
+_LOADED = "relance.loaded"
+
+
+def remember_loaded(session: AsyncSession, model: type[Any], row: Any) -> None:
+    """A row the caller read without the ORM (its columns as attributes, `id` among them), for
+    the before-commit hooks to find as they find the session's own objects: no second query."""
+    session.info.setdefault(_LOADED, {})[model, row.id] = row
+
+
+def loaded(session: AsyncSession, model: type[Any], object_id: str) -> Any | None:
+    """What `remember_loaded` kept of that model and id, else the session's object, else None."""
+    found = session.info.get(_LOADED, {}).get((model, object_id))
+    if found is not None:
+        return found
+    identity_map = session.sync_session.identity_map
+    return identity_map.get(inspect(model).identity_key_from_primary_key((object_id,)))
 
 
 async def flush(session: AsyncSession) -> None:

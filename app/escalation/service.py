@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.clock import Clock
-from app.core.db import InvoiceChanges
+from app.core.db import InvoiceChanges, loaded
 from app.escalation.actions.models import Action
 from app.escalation.engine import (
     Evaluation,
@@ -184,16 +184,13 @@ async def _history(session: AsyncSession, invoices: Sequence[Invoice], clock: Cl
 async def _parties(
     session: AsyncSession, invoices: Sequence[Invoice]
 ) -> tuple[dict[str, Debtor], dict[str, Policy]]:
-    """Debtor id -> debtor and creditor id -> policy: from the session's identity map when the
-    caller loaded them already (no query), else one query each."""
-
-    identity_map = session.sync_session.identity_map
+    """Debtor id -> debtor and creditor id -> policy: those the caller loaded already (ORM
+    objects of the session, or rows it remembered) with no query, else one query each."""
 
     async def by_id(model: Any, ids: set[str]) -> dict[str, Any]:
-        mapper = inspect(model)
         known = {}
         for object_id in ids:
-            found = identity_map.get(mapper.identity_key_from_primary_key((object_id,)))
+            found = loaded(session, model, object_id)
             if found is not None:
                 known[object_id] = found
         missing = ids - known.keys()

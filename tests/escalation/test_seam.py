@@ -14,18 +14,32 @@ from tests.factories import create_creditor, create_debtor, create_invoice
 
 @contextlib.contextmanager
 def statements(app) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
+    """The SQL statements the app runs inside the block, through SQLAlchemy or straight through
+    the driver (asyncpg's query loggers see the latter, and BEGIN and COMMIT)."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
         seen.append(" ".join(statement.split()))
 
+    def log_query(query) -> None:
+        seen.append(" ".join(query.query.split()))
+
+    def attach(dbapi_connection, record_, proxy) -> None:
+        dbapi_connection.driver_connection.add_query_logger(log_query)
+
+    def detach(dbapi_connection, record_) -> None:
+        dbapi_connection.driver_connection.remove_query_logger(log_query)
+
     engine = app.state.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "checkout", attach)
+    event.listen(engine, "checkin", detach)
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "checkout", attach)
+        event.remove(engine, "checkin", detach)
 
 
 def _stores(seen: list[str]) -> list[str]:
@@ -75,20 +89,13 @@ async def test_a_new_invoice_is_planned_before_its_insert(client, tenant, app):
 async def test_a_create_is_one_read_and_one_insert_with_no_transaction(client, tenant, app):
     creditor = await create_creditor(client, tenant)
     debtor = await create_debtor(client, tenant, creditor["id"])
-    seen: list[tuple[str, str | None]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        isolation = conn.get_execution_options().get("isolation_level")
-        seen.append((statement.split()[0], isolation))
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as seen:
         await create_invoice(client, tenant, creditor["id"], debtor["id"], issue_date="2026-01-15")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    # The API-key lookup is cached after the tenant's first request: only the create's own.
-    assert seen == [("SELECT", "AUTOCOMMIT"), ("INSERT", "AUTOCOMMIT")], seen
+    # The API-key lookup is cached after the tenant's first request: only the create's own, no
+    # BEGIN nor COMMIT around them, nothing read again to plan it.
+    assert [s.split()[0] for s in seen] == ["SELECT", "INSERT"], seen
+    assert "FROM creditors c LEFT JOIN debtors d" in seen[0]
+    assert seen[1].startswith("INSERT INTO invoices")
 
 
 async def test_a_create_under_an_idempotency_key_runs_in_its_transaction(client, tenant, app):

@@ -1,33 +1,77 @@
-"""Invoice queries on the hot read path, straight through the driver."""
+"""Invoice statements on the hot paths (GET by id, create), straight through the driver."""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
+from typing import Any, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import behind_pooler
+from app.ledger.creditors.models import Creditor
+from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
 
-# GET /v1/invoices/{id}: one SELECT by id and tenant, written once, run by asyncpg itself on a
-# connection of the service's pool (autocommit: one round trip, no BEGIN). SQLAlchemy's
-# execution layer cost as much CPU as the query (bench/README.md). Another tenant's id finds
-# nothing, exactly like a missing one.
-_COLUMNS = tuple(column.name for column in Invoice.__table__.columns)
-_BY_ID = f"SELECT {', '.join(_COLUMNS)} FROM invoices WHERE id = $1 AND tenant_id = $2"  # noqa: S608 - column names from the model
+T = TypeVar("T")
+
+# Each statement is written once and run by asyncpg itself on a connection of the service's pool,
+# one round trip each: SQLAlchemy's execution layer cost as much CPU as the query, and its ORM
+# bulk INSERT of one row several times more (bench/README.md). Column names come from the models.
+_TABLE = Invoice.__table__
+_COLUMNS = tuple(column.name for column in _TABLE.columns)
+
+# GET /v1/invoices/{id}. Another tenant's id finds nothing, exactly like a missing one.
+_BY_ID = f"SELECT {', '.join(_COLUMNS)} FROM invoices WHERE id = $1 AND tenant_id = $2"  # noqa: S608
+
+# A create's parties: the tenant's creditor, and the tenant's debtor named (NULL if unknown).
+_CREDITOR_COLUMNS = tuple(column.name for column in Creditor.__table__.columns)
+_DEBTOR_COLUMNS = tuple(column.name for column in Debtor.__table__.columns)
+_PARTIES = (
+    "SELECT "  # noqa: S608
+    + ", ".join(
+        [f"c.{name} AS c_{name}" for name in _CREDITOR_COLUMNS]
+        + [f"d.{name} AS d_{name}" for name in _DEBTOR_COLUMNS]
+    )
+    + " FROM creditors c LEFT JOIN debtors d ON d.id = $2 AND d.tenant_id = $3"
+    " WHERE c.id = $1 AND c.tenant_id = $3"
+)
+
+# A new invoice, every column but those the database fills; nothing if its creditor already has
+# an invoice with this number (the caller answers 409).
+INSERTED = tuple(
+    name
+    for name in _COLUMNS
+    if name not in ("created_at", "updated_at", "closed_reason", "closed_on")
+)
+_INSERT = (
+    f"INSERT INTO invoices ({', '.join(INSERTED)}) "  # noqa: S608
+    f"VALUES ({', '.join(f'${n}' for n in range(1, len(INSERTED) + 1))}) "
+    "ON CONFLICT ON CONSTRAINT uq_invoices_creditor_id_number DO NOTHING "
+    "RETURNING created_at, updated_at"
+)
+# The model's Python-side defaults (`approved=False`...), which the ORM would have applied.
+_DEFAULTS = {
+    column.name: column.default.arg
+    for column in _TABLE.columns
+    if column.default is not None and column.default.is_scalar
+}
 
 
-async def find(conn: AsyncConnection, tenant_id: str, invoice_id: str) -> SimpleNamespace | None:
-    """The invoice's columns as attributes (what `service.to_out` reads), or None."""
+async def _run(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) -> T:
+    """`call(driver)` on the connection's asyncpg connection, in its transaction if it has one."""
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
     try:
-        if behind_pooler(conn.engine):
+        if behind_pooler(conn.engine) and not driver.is_in_transaction():
             # Its prepare and its execution in one transaction: on one server connection.
             async with driver.transaction():
-                record = await driver.fetchrow(_BY_ID, invoice_id, tenant_id)
-        else:
-            record = await driver.fetchrow(_BY_ID, invoice_id, tenant_id)
+                return await call(driver)
+        return await call(driver)
     except Exception as exc:
         # SQLAlchemy did not see this error: a connection the database dropped must leave the
         # pool here, or it would fail the requests after this one too; the request gets a 503.
@@ -35,4 +79,60 @@ async def find(conn: AsyncConnection, tenant_id: str, invoice_id: str) -> Simple
             raise
         await conn.invalidate()
         raise ConnectionError("the database closed the connection") from exc
+
+
+def _record(record: asyncpg.Record | None) -> SimpleNamespace | None:
     return None if record is None else SimpleNamespace(**dict(record.items()))
+
+
+async def find(conn: AsyncConnection, tenant_id: str, invoice_id: str) -> SimpleNamespace | None:
+    """The invoice's columns as attributes (what `service.to_out` reads), or None."""
+    return _record(await _run(conn, lambda d: d.fetchrow(_BY_ID, invoice_id, tenant_id)))
+
+
+async def parties(
+    conn: AsyncConnection, tenant_id: str, creditor_id: str, debtor_id: str
+) -> tuple[SimpleNamespace, SimpleNamespace | None] | None:
+    """The tenant's creditor and debtor (their columns as attributes): None without the creditor,
+    (creditor, None) without the debtor."""
+    record = await _run(conn, lambda d: d.fetchrow(_PARTIES, creditor_id, debtor_id, tenant_id))
+    if record is None:
+        return None
+    creditor = SimpleNamespace(**{name: record[f"c_{name}"] for name in _CREDITOR_COLUMNS})
+    if record["d_id"] is None:
+        return creditor, None
+    return creditor, SimpleNamespace(**{name: record[f"d_{name}"] for name in _DEBTOR_COLUMNS})
+
+
+async def insert(
+    conn: AsyncConnection, values: dict[str, Any]
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """INSERT a new invoice; its (created_at, updated_at), or None if the number is taken."""
+    args = [_DEFAULTS.get(name) if values[name] is None else values[name] for name in INSERTED]
+    record = await _run(conn, lambda d: d.fetchrow(_INSERT, *args))
+    return None if record is None else (record["created_at"], record["updated_at"])
+
+
+@functools.cache
+def _insert_many() -> str:
+    """A batch's new invoices in one statement, one array per column (unnest): asyncpg encodes
+    the arrays in C, where the ORM's bulk INSERT processed each row's values in Python. Built on
+    first use, once the models' foreign-key columns know their types."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    types = {column.name: column.type.compile(dialect=dialect) for column in _TABLE.columns}
+    arrays = ", ".join(f"CAST(${n} AS {types[name]}[])" for n, name in enumerate(INSERTED, 1))
+    return (
+        f"INSERT INTO invoices ({', '.join(INSERTED)}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        "ON CONFLICT DO NOTHING RETURNING creditor_id, number"
+    )
+
+
+async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """INSERT new invoices (in the connection's transaction); the (creditor_id, number) of
+    those inserted: one missing was created concurrently meanwhile."""
+    columns = [
+        [_DEFAULTS.get(name) if row[name] is None else row[name] for row in rows]
+        for name in INSERTED
+    ]
+    records = await _run(conn, lambda d: d.fetch(_insert_many(), *columns))
+    return {(r["creditor_id"], r["number"]) for r in records}
