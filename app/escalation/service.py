@@ -334,6 +334,12 @@ def _plan_new(
             setattr(invoice, name, value)
 
 
+def _is_new(invoice: Any) -> bool:
+    """Not INSERTed yet: a `NewInvoice` (not mapped), or an ORM invoice not flushed yet."""
+    state = inspect(invoice, raiseerr=False)
+    return state is None or state.transient or state.pending
+
+
 async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> None:
     """The before-commit hook: refresh every invoice marked changed, then write the events the
     changes caused, with each invoice as the API now shows it.
@@ -344,8 +350,8 @@ async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> Non
     one batch and stored in one statement."""
     clock = changes.clock
     today = clock.today()
-    new = [i for i in changes.invoices if inspect(i).transient or inspect(i).pending]
-    stored = sorted({i.id for i in changes.invoices if inspect(i).persistent})
+    new = [i for i in changes.invoices if _is_new(i)]
+    stored = sorted({i.id for i in changes.invoices if not _is_new(i) and inspect(i).persistent})
     _plan_new(new, await load_engine_inputs(session, new, clock, new=True), clock)
     await session.flush()  # what the ledger changed, and the new invoices with their plan
     if stored:

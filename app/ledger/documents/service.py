@@ -15,7 +15,7 @@ from app.core.ids import new_id
 from app.core.pagination import Page, PageParams, page_of
 from app.ledger.documents.models import Document
 from app.ledger.documents.schemas import DocumentCreate, DocumentFile, DocumentKind, DocumentOut
-from app.ledger.invoices.models import Invoice
+from app.ledger.invoices.models import Invoice, NewInvoice
 
 
 def document_out(document: Document) -> DocumentOut:
@@ -55,14 +55,14 @@ async def add_document(
 
 async def has_file(session: AsyncSession, invoice: Invoice, content: bytes) -> bool:
     """Whether one of the invoice's documents keeps exactly these bytes."""
-    return await _same_file(session, invoice, hashlib.sha256(content).hexdigest()) is not None
+    return await _same_file(session, invoice.id, hashlib.sha256(content).hexdigest()) is not None
 
 
-async def _same_file(session: AsyncSession, invoice: Invoice, digest: str) -> Document | None:
+async def _same_file(session: AsyncSession, invoice_id: str, digest: str) -> Document | None:
     return (
         await session.execute(
             select(Document)
-            .where(Document.invoice_id == invoice.id, Document.sha256 == digest)
+            .where(Document.invoice_id == invoice_id, Document.sha256 == digest)
             .order_by(Document.id)
             .limit(1)
         )
@@ -71,7 +71,7 @@ async def _same_file(session: AsyncSession, invoice: Invoice, digest: str) -> Do
 
 async def keep_file(
     session: AsyncSession,
-    invoice: Invoice,
+    invoice: Invoice | NewInvoice,
     *,
     kind: DocumentKind,
     content: bytes,
@@ -84,7 +84,7 @@ async def keep_file(
     """The invoice's document holding this file, added unless the invoice already has the same
     bytes (a file sent twice is kept once); and whether it was added."""
     digest = hashlib.sha256(content).hexdigest()
-    same = await _same_file(session, invoice, digest)
+    same = await _same_file(session, invoice.id, digest)
     if same is not None:
         return same, False
     document = Document(

@@ -25,7 +25,7 @@ from app.ledger.documents.models import Document
 from app.ledger.documents.service import has_file, keep_file
 from app.ledger.invoices import service
 from app.ledger.invoices.einvoice import EInvoice, Party, UnreadableEInvoice, read_einvoice
-from app.ledger.invoices.models import Invoice
+from app.ledger.invoices.models import Invoice, NewInvoice
 from app.ledger.invoices.schemas import ImportOutcome, InvoiceCreate, InvoiceUpdate
 
 
@@ -38,7 +38,7 @@ class UnknownParty(UnreadableEInvoice):
 @dataclass(frozen=True)
 class ImportResult:
     einvoice: EInvoice
-    invoice: Invoice
+    invoice: Invoice | NewInvoice  # NewInvoice: created by this import
     outcome: ImportOutcome
     debtor_created: bool
     document: Document
@@ -67,6 +67,7 @@ async def import_einvoice(
         )
     ).scalar_one_or_none()
     debtor_created = False
+    invoice: Invoice | NewInvoice
     if einvoice.credit_note:
         invoice, outcome = await _credit(session, tenant_id, existing, einvoice, body, clock)
     elif existing is None:
@@ -204,7 +205,7 @@ async def _create(
     debtor_id: str,
     einvoice: EInvoice,
     clock: Clock,
-) -> Invoice:
+) -> NewInvoice:
     try:
         data = InvoiceCreate.model_validate(
             {

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.core.db import behind_pooler
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
-from app.ledger.invoices.models import Invoice
+from app.ledger.invoices.models import Invoice, NewInvoice
 
 T = TypeVar("T")
 
@@ -54,12 +54,6 @@ _INSERT = (
     "ON CONFLICT ON CONSTRAINT uq_invoices_creditor_id_number DO NOTHING "
     "RETURNING created_at, updated_at"
 )
-# The model's Python-side defaults (`approved=False`...), which the ORM would have applied.
-_DEFAULTS = {
-    column.name: column.default.arg
-    for column in _TABLE.columns
-    if column.default is not None and column.default.is_scalar
-}
 
 
 async def _run(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) -> T:
@@ -105,10 +99,10 @@ async def parties(
 
 
 async def insert(
-    conn: AsyncConnection, values: dict[str, Any]
+    conn: AsyncConnection, invoice: NewInvoice
 ) -> tuple[dt.datetime, dt.datetime] | None:
     """INSERT a new invoice; its (created_at, updated_at), or None if the number is taken."""
-    args = [_DEFAULTS.get(name) if values[name] is None else values[name] for name in INSERTED]
+    args = [getattr(invoice, name) for name in INSERTED]
     record = await _run(conn, lambda d: d.fetchrow(_INSERT, *args))
     return None if record is None else (record["created_at"], record["updated_at"])
 
@@ -127,12 +121,9 @@ def _insert_many() -> str:
     )
 
 
-async def insert_many(conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+async def insert_many(conn: AsyncConnection, invoices: list[NewInvoice]) -> set[tuple[str, str]]:
     """INSERT new invoices (in the connection's transaction); the (creditor_id, number) of
     those inserted: one missing was created concurrently meanwhile."""
-    columns = [
-        [_DEFAULTS.get(name) if row[name] is None else row[name] for row in rows]
-        for name in INSERTED
-    ]
+    columns = [[getattr(invoice, name) for invoice in invoices] for name in INSERTED]
     records = await _run(conn, lambda d: d.fetch(_insert_many(), *columns))
     return {(r["creditor_id"], r["number"]) for r in records}

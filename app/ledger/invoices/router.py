@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import Clock
-from app.core.db import SessionDep, read_connection, request_session
+from app.core.db import SessionDep, one_statement, read_connection, request_session
 from app.core.errors import FieldError, NotFound, Unprocessable, problem_responses
 from app.core.pagination import Page, PageParams, page_params
 from app.core.types import Day
@@ -43,6 +43,9 @@ async def create_invoice(
     body: InvoiceCreate, tenant_id: TenantId, request: Request, clock: ClockDep
 ) -> InvoiceOut:
     async with request_session(request) as session:
+        # Its only write is one INSERT: no BEGIN and COMMIT (under an Idempotency-Key, the key's
+        # transaction instead).
+        await one_statement(session)
         invoice = await service.create_invoice(session, tenant_id, body, clock)
     return service.to_out(invoice, clock.today())
 
