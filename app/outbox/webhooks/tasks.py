@@ -22,7 +22,7 @@ from typing import Literal, get_args
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
@@ -574,5 +574,8 @@ def dispatcher(app: FastAPI) -> Dispatcher:
 async def run_delivery_tick(app: FastAPI) -> DeliveryStats:
     """The scheduler job: deliver what is due for about TICK_BUDGET_SECONDS, on statistics that
     know about the last burst of deliveries (see `analyze_stale_partitions`)."""
-    await analyze_stale_partitions(app.state.engine)
+    try:
+        await analyze_stale_partitions(app.state.engine)
+    except DBAPIError as exc:  # deliveries go on, on whatever statistics there are
+        log.warning("could not analyze the history partitions: %s", exc)
     return await dispatcher(app).run(app)

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -581,6 +582,21 @@ async def test_the_scheduler_tick_delivers(client, tenant, app, clock, receiver)
     await tasks.dispatcher(app).drain()
     assert stats.succeeded == 1
     assert len(receiver.at("/tick")) == 1
+
+
+async def test_the_tick_delivers_even_when_the_statistics_cannot_be_refreshed(
+    client, tenant, app, clock, receiver, monkeypatch
+):
+    async def refused(engine):
+        raise DBAPIError("ANALYZE", {}, Exception("permission denied"))
+
+    monkeypatch.setattr(tasks, "analyze_stale_partitions", refused)
+    await _endpoint(client, tenant, receiver, "/stats")
+    await _emit(app, tenant.id, "t2", clock)
+    stats = await tasks.run_delivery_tick(app)
+    await tasks.dispatcher(app).drain()
+    assert stats.succeeded == 1
+    assert len(receiver.at("/stats")) == 1
 
 
 async def test_gauges(client, tenant, app, clock, receiver, http):
