@@ -1,4 +1,5 @@
-"""Invoice statements on the hot paths (GET by id, create), straight through the driver."""
+"""Invoice statements on the hot paths (GET by id, a create, a batch's new rows), straight through
+the driver."""
 
 from __future__ import annotations
 
