@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Response
@@ -56,6 +56,29 @@ def negotiate(accept: str | None) -> str:
     return max(choices)[2]
 
 
+# The answers of both letter routes (an invoice's, a debtor's): one shape, one helper below.
+_LETTER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The letter",
+        "headers": {
+            "Content-Disposition": {
+                "description": "PDF only: `inline`, an ASCII `filename` and the exact "
+                "`filename*` (RFC 6266, RFC 5987)",
+                "schema": {"type": "string"},
+                "example": 'inline; filename="formal_notice-FA-2026___u.pdf"; '
+                "filename*=UTF-8''formal_notice-FA-2026_%E2%82%AC%E2%80%99%C3%BC.pdf",
+            }
+        },
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+    **problem_responses(401, 404, 406, 409, 422),
+}
+
+
 def content_disposition(filename: str, disposition: str = "inline") -> str:
     """RFC 6266: an ASCII `filename` for old clients and the exact name as RFC 5987
     `filename*=UTF-8''...` (HTTP headers are latin-1: a raw "€" cannot be sent at all).
@@ -102,26 +125,7 @@ def content_disposition(filename: str, disposition: str = "inline") -> str:
     "written; CJK characters are missing from the font and left out. Its `Content-Disposition` "
     "gives an ASCII `filename` and the exact one as `filename*=UTF-8''...` (RFC 6266).",
     response_class=Response,
-    responses={
-        200: {
-            "description": "The letter",
-            "headers": {
-                "Content-Disposition": {
-                    "description": "PDF only: `inline`, an ASCII `filename` and the exact "
-                    "`filename*` (RFC 6266, RFC 5987)",
-                    "schema": {"type": "string"},
-                    "example": 'inline; filename="formal_notice-FA-2026___u.pdf"; '
-                    "filename*=UTF-8''formal_notice-FA-2026_%E2%82%AC%E2%80%99%C3%BC.pdf",
-                }
-            },
-            "content": {
-                "text/plain": {"schema": {"type": "string"}},
-                "text/html": {"schema": {"type": "string"}},
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-            },
-        },
-        **problem_responses(401, 404, 406, 409, 422),
-    },
+    responses=_LETTER_RESPONSES,
 )
 async def get_letter(
     invoice_id: str,
@@ -180,17 +184,7 @@ debtor_router = APIRouter(prefix="/v1/debtors/{debtor_id}/letters", tags=["lette
     "Language, formats and the deadline as for an invoice's letter. 409 `nothing-to-claim` when "
     "no invoice is left to list.",
     response_class=Response,
-    responses={
-        200: {
-            "description": "The letter",
-            "content": {
-                "text/plain": {"schema": {"type": "string"}},
-                "text/html": {"schema": {"type": "string"}},
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-            },
-        },
-        **problem_responses(401, 404, 406, 409, 422),
-    },
+    responses=_LETTER_RESPONSES,
 )
 async def get_debtor_letter(
     debtor_id: str,
