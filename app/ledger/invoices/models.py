@@ -110,6 +110,8 @@ class Invoice(Base):
         self.lifecycle_outcome = facts.outcome
 
 
+# Every column of the table, by name (what a NewInvoice holds, what a GET by id reads).
+COLUMNS = tuple(column.name for column in Invoice.__table__.columns)
 # The model's Python-side defaults (`approved=False`...), which the ORM applies at its INSERT.
 COLUMN_DEFAULTS: dict[str, Any] = {
     column.name: column.default.arg
@@ -124,7 +126,7 @@ class NewInvoice:
     it like a new ORM invoice and `to_out` reads it. Building an ORM object per row cost a
     batch more than the row's INSERT (bench/README.md)."""
 
-    __slots__ = tuple(column.name for column in Invoice.__table__.columns)
+    __slots__ = COLUMNS
 
     def __init__(self, **values: Any) -> None:
         for name in self.__slots__:

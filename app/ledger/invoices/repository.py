@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.core.db import behind_pooler
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
-from app.ledger.invoices.models import Invoice, NewInvoice
+from app.ledger.invoices.models import COLUMNS, Invoice, NewInvoice
 
 T = TypeVar("T")
 
@@ -24,10 +24,9 @@ T = TypeVar("T")
 # one round trip each: SQLAlchemy's execution layer cost as much CPU as the query, and its ORM
 # bulk INSERT of one row several times more (bench/README.md). Column names come from the models.
 _TABLE = Invoice.__table__
-_COLUMNS = tuple(column.name for column in _TABLE.columns)
 
 # GET /v1/invoices/{id}. Another tenant's id finds nothing, exactly like a missing one.
-_BY_ID = f"SELECT {', '.join(_COLUMNS)} FROM invoices WHERE id = $1 AND tenant_id = $2"  # noqa: S608
+_BY_ID = f"SELECT {', '.join(COLUMNS)} FROM invoices WHERE id = $1 AND tenant_id = $2"  # noqa: S608
 
 # A create's parties: the tenant's creditor, and the tenant's debtor named (NULL if unknown).
 _CREDITOR_COLUMNS = tuple(column.name for column in Creditor.__table__.columns)
@@ -46,7 +45,7 @@ _PARTIES = (
 # an invoice with this number (the caller answers 409).
 INSERTED = tuple(
     name
-    for name in _COLUMNS
+    for name in COLUMNS
     if name not in ("created_at", "updated_at", "closed_reason", "closed_on")
 )
 _INSERT = (
@@ -87,12 +86,12 @@ async def find(conn: AsyncConnection, tenant_id: str, invoice_id: str) -> Simple
 
 async def parties(
     conn: AsyncConnection, tenant_id: str, creditor_id: str, debtor_id: str
-) -> tuple[SimpleNamespace, SimpleNamespace | None] | None:
-    """The tenant's creditor and debtor (their columns as attributes): None without the creditor,
-    (creditor, None) without the debtor."""
+) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
+    """The tenant's creditor and debtor (their columns as attributes), None for one not found
+    (the debtor is looked for only with the creditor)."""
     record = await _run(conn, lambda d: d.fetchrow(_PARTIES, creditor_id, debtor_id, tenant_id))
     if record is None:
-        return None
+        return None, None
     creditor = SimpleNamespace(**{name: record[f"c_{name}"] for name in _CREDITOR_COLUMNS})
     if record["d_id"] is None:
         return creditor, None

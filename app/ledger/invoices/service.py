@@ -115,15 +115,15 @@ def _debtor_error(detail: str) -> Unprocessable:
     return Unprocessable(detail, errors=[FieldError(loc=["body", "debtor_id"], msg=detail)])
 
 
-def _check_parties(found: tuple[Any, Any | None] | None, creditor_id: str) -> tuple[Any, Any]:
-    """The creditor and debtor a body names; 422 on the field that names something unknown (or
-    another tenant's, or another creditor's debtor)."""
-    if found is None:
+def _check_parties(creditor: Any | None, debtor: Any | None, creditor_id: str) -> tuple[Any, Any]:
+    """The creditor and debtor a body names, as found among the tenant's (None: not found); 422
+    on the field that names something unknown (or another tenant's, or another creditor's
+    debtor). For a create and for each item of a batch."""
+    if creditor is None:
         raise Unprocessable(
             f"No creditor {creditor_id}.",
             errors=[FieldError(loc=["body", "creditor_id"], msg="unknown creditor")],
         )
-    creditor, debtor = found
     if debtor is None:
         raise _debtor_error("unknown debtor")
     if debtor.creditor_id != creditor.id:
@@ -140,7 +140,7 @@ async def create_invoice(
     an import in its own transaction."""
     conn = await session.connection()
     found = await repository.parties(conn, tenant_id, data.creditor_id, data.debtor_id)
-    creditor, debtor = _check_parties(found, data.creditor_id)
+    creditor, debtor = _check_parties(*found, data.creditor_id)
     remember_loaded(session, Creditor, creditor)
     remember_loaded(session, Debtor, debtor)
     await check_contractual_rate(
@@ -461,17 +461,10 @@ def _plan_item(
 
 def _check_item(batch: _Batch, data: InvoiceCreate, rate_floor: Decimal) -> Creditor:
     """The item's creditor, once its creditor, debtor, number and rate are acceptable."""
-    creditor = batch.creditors.get(data.creditor_id)
-    if creditor is None:
-        raise Unprocessable(
-            f"No creditor {data.creditor_id}.",
-            errors=[FieldError(loc=["body", "creditor_id"], msg="unknown creditor")],
-        )
-    debtor = batch.debtors.get(data.debtor_id)
-    if debtor is None:
-        raise _debtor_error("unknown debtor")
-    if debtor.creditor_id != creditor.id:
-        raise _debtor_error("the debtor belongs to another creditor")
+    creditor: Creditor
+    creditor, _ = _check_parties(
+        batch.creditors.get(data.creditor_id), batch.debtors.get(data.debtor_id), data.creditor_id
+    )
     if (data.creditor_id, data.number) in batch.seen:
         raise Conflict(
             f"Invoice number {data.number} appears twice in this batch.",
