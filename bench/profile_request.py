@@ -1,5 +1,6 @@
 """Profile one kind of request in-process (httpx's ASGITransport, pyinstrument) against the local
-PostgreSQL at 127.0.0.1:5432: `python -m bench.profile_request get|create|batch [COUNT]`. Writes
+PostgreSQL at 127.0.0.1:5432:
+`python -m bench.profile_request get|create|batch|payment|timeline [COUNT]`. Writes
 bench/results/request_<kind>.txt. The client shares the process: read the app's subtree (from
 `FastAPI.__call__`), not the totals."""
 
@@ -61,6 +62,22 @@ async def main(kind: str, count: int) -> None:
             "amount": "100.00",
         }
         invoice = (await client.post("/v1/invoices", json=body, headers=key)).json()
+        # one payment or one timeline per invoice, as in the soak's mix; made by batches first
+        payable: list[str] = []
+        if kind in ("payment", "timeline"):
+            for start in range(0, count + 50, 1000):
+                items = [body | {"number": f"P-{start + i}"} for i in range(1000)]
+                made = await client.post(
+                    "/v1/invoices/batch", json={"invoices": items}, headers=key
+                )
+                assert made.json()["created"] == 1000, made.text
+            database = await asyncpg.connect(f"{SERVER}/{DATABASE}")
+            try:
+                rows = await database.fetch("SELECT id FROM invoices WHERE number LIKE 'P-%'")
+            finally:
+                await database.close()
+            payable = [row["id"] for row in rows]
+        payment = {"amount": "10.00", "paid_at": "2026-11-20"}
 
         async def one(n: int) -> None:
             if kind == "get":
@@ -70,6 +87,12 @@ async def main(kind: str, count: int) -> None:
                 response = await client.post(
                     "/v1/invoices/batch", json={"invoices": items}, headers=key
                 )
+            elif kind == "payment":
+                response = await client.post(
+                    f"/v1/invoices/{payable[n]}/payments", json=payment, headers=key
+                )
+            elif kind == "timeline":
+                response = await client.get(f"/v1/invoices/{payable[n]}/timeline", headers=key)
             else:
                 response = await client.post(
                     "/v1/invoices", json=body | {"number": f"N-{n + 1}"}, headers=key

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any
+from types import SimpleNamespace
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Delete, MetaData, Numeric, String, Update, func, inspect
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Delete,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Update,
+    func,
+    inspect,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -34,6 +48,7 @@ NAMING_CONVENTION = {
 }
 
 MONEY = Numeric(14, 2)
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -105,6 +120,54 @@ def create_engine(
 def behind_pooler(engine: AsyncEngine) -> bool:
     """Whether this engine's connections go through a transaction pooler (`create_engine`)."""
     return bool(engine.get_execution_options().get(POOLER_OPTION))
+
+
+async def on_driver(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) -> T:
+    """`call(driver)` on the connection's asyncpg connection, in its transaction if it has one:
+    for the hot statements, where SQLAlchemy's execution layer cost several times the driver's
+    CPU (bench/README.md)."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None
+    try:
+        if behind_pooler(conn.engine) and not driver.is_in_transaction():
+            # Its prepare and its execution in one transaction: on one server connection.
+            async with driver.transaction():
+                return await call(driver)
+        return await call(driver)
+    except Exception as exc:
+        # SQLAlchemy did not see this error: a connection the database dropped must leave the
+        # pool here, or it would fail the requests after this one too; the request gets a 503.
+        if not driver.is_closed():
+            raise
+        await conn.invalidate()
+        raise ConnectionError("the database closed the connection") from exc
+
+
+@functools.cache
+def _select_by_ids(table: Table) -> tuple[str, tuple[str, ...], frozenset[str]]:
+    names = tuple(column.name for column in table.columns)
+    json_columns = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
+    sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE id = ANY($1::varchar[])"  # noqa: S608
+    return sql, names, json_columns
+
+
+async def rows_by_id(
+    conn: AsyncConnection, model: Any, ids: Iterable[str]
+) -> list[SimpleNamespace]:
+    """The rows of `model` with those ids, through the driver (one round trip): each with the
+    columns as attributes, as the ORM object would have them (JSON decoded), for readers only."""
+    sql, names, json_columns = _select_by_ids(model.__table__)
+    records = await on_driver(conn, lambda driver: driver.fetch(sql, list(ids)))
+    rows = []
+    for record in records:
+        row = SimpleNamespace(**dict(zip(names, record, strict=True)))
+        for name in json_columns:
+            # SQLAlchemy's asyncpg dialect leaves JSON to the ORM: the driver hands over text.
+            value = getattr(row, name)
+            if isinstance(value, str):
+                setattr(row, name, json.loads(value))
+        rows.append(row)
+    return rows
 
 
 # --- the unit of work ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import FieldError, Unprocessable
@@ -96,19 +96,21 @@ def decode_cursor(cursor: str, order: Order = "asc") -> str:
 
 
 async def paginate(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     stmt: Select[Any],
     id_column: InstrumentedAttribute[str],
     params: PageParams,
 ) -> tuple[Sequence[Any], bool, str | None]:
     """Run `stmt` (already filtered by tenant) one page at a time, keyed on `id_column`, in
-    `params.order`."""
+    `params.order`. The rows are ORM objects on a session, Core rows on a connection (a hot
+    list: no unit of work, no object per row)."""
     descending = params.order == "desc"
     if params.cursor:
         last_id = decode_cursor(params.cursor, params.order)
         stmt = stmt.where(id_column < last_id if descending else id_column > last_id)
     ordered = stmt.order_by(id_column.desc() if descending else id_column)
-    rows = (await session.execute(ordered.limit(params.limit + 1))).scalars().all()
+    result = await session.execute(ordered.limit(params.limit + 1))
+    rows = result.scalars().all() if isinstance(session, AsyncSession) else result.all()
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
     next_cursor = (
@@ -118,7 +120,7 @@ async def paginate(
 
 
 async def page_of(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     stmt: Select[Any],
     id_column: InstrumentedAttribute[str],
     params: PageParams,

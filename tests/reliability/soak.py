@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,18 @@ from tests.reliability.harness import (
 MAX_GROWTH = 1.15
 SLACK_MB = 25.0
 SAMPLE_SECONDS = 5.0
+_ID = re.compile(r"/[a-z]+_[0-9A-Z]{26}")
+
+
+def _route(method: str, path: str) -> str:
+    """`POST /v1/invoices/{id}/payments`: the latencies are also reported per route."""
+    return f"{method} {_ID.sub('/{id}', path)}"
+
+
+def _percentile_ms(values: list[float], pct: int) -> float | None:
+    if len(values) < 100:
+        return None
+    return round(statistics.quantiles(values, n=100)[pct - 1] * 1000, 1)
 
 
 @contextlib.asynccontextmanager
@@ -74,6 +87,7 @@ class Load:
         self.statuses: Counter[str] = Counter()
         self.errors: list[str] = []
         self.latencies: list[float] = []
+        self.route_latencies: dict[str, list[float]] = {}
         self.serial = 0
 
     async def call(self, method: str, path: str, expect: tuple[int, ...], **kw: Any) -> Any:
@@ -84,7 +98,9 @@ class Load:
             self.statuses[f"{method} {type(exc).__name__}"] += 1
             self.errors.append(f"{method} {path}: {type(exc).__name__}")
             return None
-        self.latencies.append(time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        self.latencies.append(elapsed)
+        self.route_latencies.setdefault(_route(method, path), []).append(elapsed)
         self.statuses[f"{method} {response.status_code}"] += 1
         if response.status_code not in expect:
             self.errors.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
@@ -223,9 +239,15 @@ async def soak(duration: float, concurrency: int, workdir: Path) -> dict[str, An
         "first_errors": load.errors[:10],
         "statuses": dict(load.statuses),
         "p50_ms": round(statistics.median(load.latencies) * 1000, 1) if load.latencies else None,
-        "p99_ms": round(statistics.quantiles(load.latencies, n=100)[98] * 1000, 1)
-        if len(load.latencies) >= 100
-        else None,
+        "p99_ms": _percentile_ms(load.latencies, 99),
+        "routes": {
+            route: {
+                "requests": len(values),
+                "p50_ms": round(statistics.median(values) * 1000, 1),
+                "p99_ms": _percentile_ms(values, 99),
+            }
+            for route, values in sorted(load.route_latencies.items())
+        },
         "rss_mb_start": round(samples[0][1], 1),
         "rss_mb_middle_median": round(statistics.median(middle), 1),
         "rss_mb_last_median": round(statistics.median(last), 1),

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
-from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.db import behind_pooler
+from app.core.db import on_driver
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import COLUMNS, Invoice, NewInvoice
-
-T = TypeVar("T")
 
 # Each statement is written once and run by asyncpg itself on a connection of the service's pool,
 # one round trip each: SQLAlchemy's execution layer cost as much CPU as the query, and its ORM
@@ -56,32 +52,13 @@ _INSERT = (
 )
 
 
-async def _run(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) -> T:
-    """`call(driver)` on the connection's asyncpg connection, in its transaction if it has one."""
-    driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None
-    try:
-        if behind_pooler(conn.engine) and not driver.is_in_transaction():
-            # Its prepare and its execution in one transaction: on one server connection.
-            async with driver.transaction():
-                return await call(driver)
-        return await call(driver)
-    except Exception as exc:
-        # SQLAlchemy did not see this error: a connection the database dropped must leave the
-        # pool here, or it would fail the requests after this one too; the request gets a 503.
-        if not driver.is_closed():
-            raise
-        await conn.invalidate()
-        raise ConnectionError("the database closed the connection") from exc
-
-
 def _record(record: asyncpg.Record | None) -> SimpleNamespace | None:
     return None if record is None else SimpleNamespace(**dict(record.items()))
 
 
 async def find(conn: AsyncConnection, tenant_id: str, invoice_id: str) -> SimpleNamespace | None:
     """The invoice's columns as attributes (what `service.to_out` reads), or None."""
-    return _record(await _run(conn, lambda d: d.fetchrow(_BY_ID, invoice_id, tenant_id)))
+    return _record(await on_driver(conn, lambda d: d.fetchrow(_BY_ID, invoice_id, tenant_id)))
 
 
 async def parties(
@@ -89,7 +66,9 @@ async def parties(
 ) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:
     """The tenant's creditor and debtor (their columns as attributes), None for one not found
     (the debtor is looked for only with the creditor)."""
-    record = await _run(conn, lambda d: d.fetchrow(_PARTIES, creditor_id, debtor_id, tenant_id))
+    record = await on_driver(
+        conn, lambda d: d.fetchrow(_PARTIES, creditor_id, debtor_id, tenant_id)
+    )
     if record is None:
         return None, None
     creditor = SimpleNamespace(**{name: record[f"c_{name}"] for name in _CREDITOR_COLUMNS})
@@ -103,7 +82,7 @@ async def insert(
 ) -> tuple[dt.datetime, dt.datetime] | None:
     """INSERT a new invoice; its (created_at, updated_at), or None if the number is taken."""
     args = [getattr(invoice, name) for name in INSERTED]
-    record = await _run(conn, lambda d: d.fetchrow(_INSERT, *args))
+    record = await on_driver(conn, lambda d: d.fetchrow(_INSERT, *args))
     return None if record is None else (record["created_at"], record["updated_at"])
 
 
@@ -125,5 +104,5 @@ async def insert_many(conn: AsyncConnection, invoices: list[NewInvoice]) -> set[
     """INSERT new invoices (in the connection's transaction); the (creditor_id, number) of
     those inserted: one missing was created concurrently meanwhile."""
     columns = [[getattr(invoice, name) for invoice in invoices] for name in INSERTED]
-    records = await _run(conn, lambda d: d.fetch(_insert_many(), *columns))
+    records = await on_driver(conn, lambda d: d.fetch(_insert_many(), *columns))
     return {(r["creditor_id"], r["number"]) for r in records}

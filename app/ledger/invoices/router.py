@@ -234,12 +234,13 @@ def invoice_filters(
 )
 async def list_invoices(
     tenant_id: TenantId,
-    session: SessionDep,
+    request: Request,
     clock: ClockDep,
     page: Annotated[PageParams, Depends(page_params)],
     filters: Annotated[InvoiceFilters, Depends(invoice_filters)],
 ) -> Page[InvoiceOut]:
-    return await service.list_invoices(session, tenant_id, page, clock, filters)
+    async with read_connection(request) as conn:
+        return await service.list_invoices(conn, tenant_id, page, clock, filters)
 
 
 @router.get("/{invoice_id}", summary="Get an invoice", responses=problem_responses(401, 404))

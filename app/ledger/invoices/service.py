@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.clock import Clock
 from app.core.crud import apply_changes, get_owned
@@ -245,18 +245,19 @@ _COMPARED = (
 
 
 async def list_invoices(
-    session: AsyncSession,
+    conn: AsyncConnection,
     tenant_id: str,
     page: PageParams,
     clock: Clock,
     filters: InvoiceFilters | None = None,
 ) -> Page[InvoiceOut]:
-    """One page of the tenant's invoices that match every filter given."""
+    """One page of the tenant's invoices that match every filter given: the columns, read as
+    Core rows (an ORM object per row cost more than `to_out`)."""
     today = clock.today()
-    stmt = select(Invoice).where(
+    stmt = select(*Invoice.__table__.columns).where(
         Invoice.tenant_id == tenant_id, *filter_conditions(filters or InvoiceFilters(), today)
     )
-    return await page_of(session, stmt, Invoice.id, page, lambda r: to_out(r, today))
+    return await page_of(conn, stmt, Invoice.id, page, lambda r: to_out(r, today))
 
 
 # The filters that are a plain equality on a column.
