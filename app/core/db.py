@@ -144,20 +144,22 @@ async def on_driver(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) 
 
 
 @functools.cache
-def _select_by_ids(table: Table) -> tuple[str, tuple[str, ...], frozenset[str]]:
-    names = tuple(column.name for column in table.columns)
+def _select_where(table: Table, column: str) -> tuple[str, tuple[str, ...], frozenset[str]]:
+    assert isinstance(table.c[column].type, String), "the array is cast to varchar[]"
+    names = tuple(c.name for c in table.columns)
     json_columns = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
-    sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE id = ANY($1::varchar[])"  # noqa: S608
+    sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {column} = ANY($1::varchar[])"  # noqa: S608
     return sql, names, json_columns
 
 
-async def rows_by_id(
-    conn: AsyncConnection, model: Any, ids: Iterable[str]
+async def rows_where(
+    conn: AsyncConnection, model: Any, column: str, values: Iterable[str]
 ) -> list[SimpleNamespace]:
-    """The rows of `model` with those ids, through the driver (one round trip): each with the
-    columns as attributes, as the ORM object would have them (JSON decoded), for readers only."""
-    sql, names, json_columns = _select_by_ids(model.__table__)
-    records = await on_driver(conn, lambda driver: driver.fetch(sql, list(ids)))
+    """The rows of `model` whose `column` is one of `values`, through the driver (one round
+    trip), each with its columns as attributes as the ORM object would have them (JSON decoded):
+    for readers only, in no particular order."""
+    sql, names, json_columns = _select_where(model.__table__, column)
+    records = await on_driver(conn, lambda driver: driver.fetch(sql, list(values)))
     rows = []
     for record in records:
         row = SimpleNamespace(**dict(zip(names, record, strict=True)))
@@ -168,6 +170,13 @@ async def rows_by_id(
                 setattr(row, name, json.loads(value))
         rows.append(row)
     return rows
+
+
+async def rows_by_id(
+    conn: AsyncConnection, model: Any, ids: Iterable[str]
+) -> list[SimpleNamespace]:
+    """`rows_where` by primary key."""
+    return await rows_where(conn, model, "id", ids)
 
 
 # --- the unit of work ----------------------------------------------------------------------------

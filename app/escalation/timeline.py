@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.clock import Clock
 from app.core.crud import get_owned
+from app.core.db import rows_where
 from app.escalation.actions.models import Action
-from app.escalation.actions.service import list_actions
 from app.escalation.engine import Evaluation
 from app.escalation.grouping.models import GroupedStep
 from app.escalation.procedure import TIMELINE_TYPE_PREFIX, UncontestedClaim, uncontested_claim
@@ -38,11 +38,15 @@ async def timeline(
     inputs = (await load_engine_inputs(session, [invoice], clock))[invoice.id]
     today = clock.today()
     evaluation = inputs.evaluate(today)
-    items = [_action_item(a, clock) for a in await list_actions(session, invoice.id)]
-    items += await _payment_items(session, invoice.id)
-    items += await _status_items(session, invoice.id, clock)
-    items += await _event_items(session, invoice.id, clock)
-    items += await _grouped_items(session, invoice.id)
+    # Each kind of item read through the driver (rows_where): the ORM cost several times more
+    # CPU per statement (bench/README.md).
+    conn = await session.connection()
+    actions = await rows_where(conn, Action, "invoice_id", [invoice.id])
+    items = [_action_item(a, clock) for a in sorted(actions, key=lambda a: (a.performed_at, a.id))]
+    items += await _payment_items(conn, invoice.id)
+    items += await _status_items(conn, invoice.id, clock)
+    items += await _event_items(conn, invoice.id, clock)
+    items += await _grouped_items(conn, invoice.id)
     items += _engine_items(evaluation)
     if invoice.status == "open":
         items += _procedure_items(inputs, today)
@@ -56,7 +60,8 @@ async def timeline(
     )
 
 
-def _action_item(a: Action, clock: Clock) -> TimelineItem:
+def _action_item(a: Any, clock: Clock) -> TimelineItem:
+    """From an action's row (`rows_where`)."""
     return TimelineItem(
         kind="action",
         date=clock.local_day(a.performed_at),
@@ -80,8 +85,8 @@ def _action_item(a: Action, clock: Clock) -> TimelineItem:
     )
 
 
-async def _payment_items(session: AsyncSession, invoice_id: str) -> list[TimelineItem]:
-    payments = await session.execute(select(Payment).where(Payment.invoice_id == invoice_id))
+async def _payment_items(conn: AsyncConnection, invoice_id: str) -> list[TimelineItem]:
+    payments = await rows_where(conn, Payment, "invoice_id", [invoice_id])
     return [
         TimelineItem(
             kind="payment",
@@ -90,18 +95,15 @@ async def _payment_items(session: AsyncSession, invoice_id: str) -> list[Timelin
             id=p.id,
             detail={"amount": f"{p.amount:.2f}"},
         )
-        for p in payments.scalars()
+        for p in payments
     ]
 
 
-async def _status_items(session: AsyncSession, invoice_id: str, clock: Clock) -> list[TimelineItem]:
-    statuses = await session.execute(
-        select(LifecycleStatus).where(LifecycleStatus.invoice_id == invoice_id)
-    )
+async def _status_items(conn: AsyncConnection, invoice_id: str, clock: Clock) -> list[TimelineItem]:
     items = []
-    for s in statuses.scalars():
+    for s in await rows_where(conn, LifecycleStatus, "invoice_id", [invoice_id]):
         detail = {
-            "label": STATUSES[s.code].label,  # type: ignore[index]
+            "label": STATUSES[s.code].label,
             "effect": s.effect,
             "reason_code": s.reason_code,
             "reason": s.reason,
@@ -122,55 +124,43 @@ async def _status_items(session: AsyncSession, invoice_id: str, clock: Clock) ->
     return items
 
 
-async def _event_items(session: AsyncSession, invoice_id: str, clock: Clock) -> list[TimelineItem]:
+async def _event_items(conn: AsyncConnection, invoice_id: str, clock: Clock) -> list[TimelineItem]:
     # From the exactly-once keys, which outlive the events' monthly partitions.
-    events = await session.execute(
-        select(
-            EventKey.event_id,
-            EventKey.type,
-            EventKey.occurrence,
-            EventKey.occurred_on,
-            EventKey.created_at,
-        ).where(EventKey.invoice_id == invoice_id)
-    )
-    items = []
-    for event_id, type_, occurrence, occurred_on, created_at in events:
-        code = occurrence.removeprefix("step:") if occurrence.startswith("step:") else None
-        items.append(
-            TimelineItem(
-                kind="event",
-                date=occurred_on or clock.local_day(created_at),
-                type=type_,
-                code=code,
-                id=event_id,
-                detail={"occurrence": occurrence},
-            )
-        )
-    return items
-
-
-async def _grouped_items(session: AsyncSession, invoice_id: str) -> list[TimelineItem]:
-    """The invoice's steps sent with its debtor's grouped events (grouping "debtor")."""
-    rows = await session.execute(
-        select(
-            GroupedStep.occurrence,
-            GroupedStep.occurred_on,
-            DebtorEventKey.event_id,
-            DebtorEventKey.type,
-        )
-        .join(DebtorEventKey, DebtorEventKey.event_id == GroupedStep.event_id)
-        .where(GroupedStep.invoice_id == invoice_id)
-    )
     return [
         TimelineItem(
             kind="event",
-            date=occurred_on,
-            type=type_,
-            code=occurrence.removeprefix("step:") if occurrence.startswith("step:") else None,
-            id=event_id,
-            detail={"occurrence": occurrence, "grouped": True},
+            date=key.occurred_on or clock.local_day(key.created_at),
+            type=key.type,
+            code=_step_code(key.occurrence),
+            id=key.event_id,
+            detail={"occurrence": key.occurrence},
         )
-        for occurrence, occurred_on, event_id, type_ in rows
+        for key in await rows_where(conn, EventKey, "invoice_id", [invoice_id])
+    ]
+
+
+def _step_code(occurrence: str) -> str | None:
+    return occurrence.removeprefix("step:") if occurrence.startswith("step:") else None
+
+
+async def _grouped_items(conn: AsyncConnection, invoice_id: str) -> list[TimelineItem]:
+    """The invoice's steps sent with its debtor's grouped events (grouping "debtor")."""
+    steps = await rows_where(conn, GroupedStep, "invoice_id", [invoice_id])
+    if not steps:  # most invoices: one round trip
+        return []
+    keys = await rows_where(conn, DebtorEventKey, "event_id", {s.event_id for s in steps})
+    type_of = {key.event_id: key.type for key in keys}
+    return [
+        TimelineItem(
+            kind="event",
+            date=step.occurred_on,
+            type=type_of[step.event_id],
+            code=_step_code(step.occurrence),
+            id=step.event_id,
+            detail={"occurrence": step.occurrence, "grouped": True},
+        )
+        for step in steps
+        if step.event_id in type_of
     ]
 
 

@@ -1,7 +1,7 @@
 """Soak: mixed load on the real service for a while (10 minutes by `make soak`); the error rate
 must be 0 and the service's memory flat.
 
-    python -m tests.reliability.soak [--duration 600] [--concurrency 8] [--out FILE]
+    python -m tests.reliability.soak [--duration 600] [--concurrency 8] [--workers 1] [--out FILE]
 
 Runs the service as a subprocess (scheduler on, a live webhook receiver on loopback) against a
 fresh database on RELANCE_TEST_DATABASE_URL's server, or on a throwaway embedded PostgreSQL.
@@ -191,9 +191,11 @@ class Load:
             )
 
 
-async def soak(duration: float, concurrency: int, workdir: Path) -> dict[str, Any]:
+async def soak(duration: float, concurrency: int, workers: int, workdir: Path) -> dict[str, Any]:
     async with database() as url:
-        service = Service(url, workdir / "soak-service.log", scheduler=True, interval=2.0)
+        service = Service(
+            url, workdir / "soak-service.log", scheduler=True, interval=2.0, workers=workers
+        )
         with Receiver() as receiver, running_services(service):
             await service.start_healthy()
             seeded = await seed(service.base_url, invoices=2000, receiver=receiver, name="Soak")
@@ -205,7 +207,13 @@ async def soak(duration: float, concurrency: int, workdir: Path) -> dict[str, An
 
             async def sample() -> None:
                 while not stop.is_set():
-                    samples.append((time.monotonic() - started, proc.memory_info().rss / 2**20))
+                    # With --workers, the workers are the server's children: all of them count.
+                    family = [proc, *proc.children(recursive=True)]
+                    rss = 0
+                    for member in family:
+                        with contextlib.suppress(psutil.NoSuchProcess):
+                            rss += member.memory_info().rss
+                    samples.append((time.monotonic() - started, rss / 2**20))
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), SAMPLE_SECONDS)
 
@@ -232,6 +240,7 @@ async def soak(duration: float, concurrency: int, workdir: Path) -> dict[str, An
     summary: dict[str, Any] = {
         "duration_s": duration,
         "concurrency": concurrency,
+        "workers": workers,
         "requests": requests,
         "requests_per_s": round(requests / duration, 1),
         "errors": len(load.errors),
@@ -274,12 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=600.0, help="seconds (default 600)")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1, help="relance serve --workers")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON summary here")
     args = parser.parse_args(argv)
-    if not 1 <= args.concurrency <= 64 or not 5 <= args.duration <= 3600:
-        parser.error("--concurrency 1..64, --duration 5..3600")
+    if not 1 <= args.concurrency <= 64 or not 5 <= args.duration <= 3600 or args.workers < 1:
+        parser.error("--concurrency 1..64, --duration 5..3600, --workers 1 or more")
     with tempfile.TemporaryDirectory(prefix="relance-soak-logs-") as tmp:
-        summary = asyncio.run(soak(args.duration, args.concurrency, Path(tmp)))
+        summary = asyncio.run(soak(args.duration, args.concurrency, args.workers, Path(tmp)))
     text = json.dumps(summary, indent=2)
     print(text)
     if args.out:

@@ -318,15 +318,6 @@ async def update_action(
     return action
 
 
-async def list_actions(session: AsyncSession, invoice_id: str) -> list[Action]:
-    rows = await session.execute(
-        select(Action)
-        .where(Action.invoice_id == invoice_id)
-        .order_by(Action.performed_at, Action.id)
-    )
-    return list(rows.scalars())
-
-
 async def list_actions_page(
     session: AsyncSession, tenant_id: str, invoice_id: str, page: PageParams
 ) -> Page[ActionOut]:

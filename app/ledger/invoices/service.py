@@ -59,6 +59,8 @@ def legal_warnings(issue_date: dt.date, due_date: dt.date) -> list[str]:
     """C. com. L441-10: agreed terms may not exceed 60 days from the invoice date, or 45 days end
     of month. Beyond both, the term is unlawful: warn, don't refuse."""
     days = (due_date - issue_date).days
+    if days <= legal.MAX_PAYMENT_TERMS_DAYS:  # within the first bound: lawful (most invoices)
+        return []
     latest_lawful = max(
         issue_date + dt.timedelta(days=legal.MAX_PAYMENT_TERMS_DAYS),
         _end_of_month(issue_date + dt.timedelta(days=legal.MAX_PAYMENT_TERMS_END_OF_MONTH_DAYS)),

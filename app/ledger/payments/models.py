@@ -11,6 +11,8 @@ from app.core.db import Base
 
 class Payment(Base):
     __tablename__ = "payments"
+    # created_at comes back with the INSERT (RETURNING): no second read to answer it.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)

@@ -62,7 +62,6 @@ async def record_payment(
         )
     mark_invoice_changed(session, invoice, clock, paid)
     await flush(session)
-    await session.refresh(payment)
     return payment
 
 

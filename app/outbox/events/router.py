@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
 
-from app.core.db import SessionDep
+from app.core.db import SessionDep, read_connection
 from app.core.errors import problem_responses
 from app.core.pagination import Page, PageParams, page_params
 from app.outbox.events import service
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 )
 async def list_events(
     tenant_id: TenantId,
-    session: SessionDep,
+    request: Request,
     settings: SettingsDep,
     clock: ServiceClockDep,
     page: Annotated[PageParams, Depends(page_params)],
@@ -40,9 +40,10 @@ async def list_events(
         Query(max_length=40, description="Only events about this invoice", examples=["inv_01J..."]),
     ] = None,
 ) -> Page[EventOut]:
-    return await service.list_events(
-        session, tenant_id, page, settings, clock, type=type, invoice_id=invoice_id
-    )
+    async with read_connection(request) as conn:
+        return await service.list_events(
+            conn, tenant_id, page, settings, clock, type=type, invoice_id=invoice_id
+        )
 
 
 @router.get("/{event_id}", summary="Get an event", responses=problem_responses(401, 404))
