@@ -45,7 +45,7 @@ def statements(app) -> Iterator[list[str]]:
 
 def _history_reads(seen: list[str]) -> list[str]:
     """The statements reading the engine's history (app.escalation.service._HISTORY)."""
-    return [s for s in seen if "FROM actions a WHERE a.invoice_id = ANY" in s]
+    return [s for s in seen if "FROM ids JOIN actions a ON a.invoice_id = ids.id" in s]
 
 
 def _stores(seen: list[str]) -> list[str]:
