@@ -40,7 +40,7 @@ from app.core.metrics import (
 )
 from app.core.settings import Settings
 from app.outbox.events.schemas import WebhookPayload
-from app.outbox.partitions import analyze_stale_partitions
+from app.outbox.partitions import analyze_stale_tables
 from app.outbox.webhooks import repository, service
 from app.outbox.webhooks.backoff import next_attempt_at, should_disable
 from app.outbox.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -573,9 +573,9 @@ def dispatcher(app: FastAPI) -> Dispatcher:
 
 async def run_delivery_tick(app: FastAPI) -> DeliveryStats:
     """The scheduler job: deliver what is due for about TICK_BUDGET_SECONDS, on statistics that
-    know about the last burst of deliveries (see `analyze_stale_partitions`)."""
+    know about the last burst of deliveries (see `analyze_stale_tables`)."""
     try:
-        await analyze_stale_partitions(app.state.engine)
+        await analyze_stale_tables(app.state.engine)
     except DBAPIError as exc:  # deliveries go on, on whatever statistics there are
-        log.warning("could not analyze the history partitions: %s", exc)
+        log.warning("could not analyze the stale tables: %s", exc)
     return await dispatcher(app).run(app)

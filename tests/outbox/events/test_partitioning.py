@@ -20,7 +20,7 @@ from app.core.migrate import alembic_config
 from app.outbox.events.service import emit
 from app.outbox.partitions import (
     Month,
-    analyze_stale_partitions,
+    analyze_stale_tables,
     ensure_partitions,
     id_floor,
     month_floor,
@@ -28,6 +28,7 @@ from app.outbox.partitions import (
 )
 from app.outbox.webhooks import repository
 from tests.db import _admin
+from tests.factories import create_creditor, create_debtor
 
 AUGUST = dt.datetime(2026, 8, 14, 10, 0, tzinfo=dt.UTC)
 
@@ -361,7 +362,7 @@ async def test_a_burst_of_history_is_analyzed_at_once_not_when_autovacuum_gets_t
     before = await analyzed_at()
     done: list[str] = []
     for _ in range(40):  # a backend reports its writes to the statistics within about a second
-        done = await analyze_stale_partitions(engine, rows=1000)
+        done = await analyze_stale_tables(engine, rows=1000)
         if home in done:
             break
         await asyncio.sleep(0.1)
@@ -369,4 +370,32 @@ async def test_a_burst_of_history_is_analyzed_at_once_not_when_autovacuum_gets_t
     after = await analyzed_at()
     assert after is not None
     assert before is None or after > before
-    assert home not in await analyze_stale_partitions(engine, rows=1000), "once, not each tick"
+    assert home not in await analyze_stale_tables(engine, rows=1000), "once, not each tick"
+
+
+async def test_a_burst_of_invoices_is_analyzed_too(app, client, tenant):
+    """The ledger's busiest tables: an overdue list planned on a never-analyzed invoices table
+    sorted all of them for each page (42 ms instead of 0.3 in a soak, autovacuum off)."""
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    rows = [
+        {
+            "creditor_id": creditor["id"],
+            "debtor_id": debtor["id"],
+            "number": f"B-{n}",
+            "issue_date": "2026-10-01",
+            "amount": "10.00",
+        }
+        for n in range(1000)
+    ]
+    made = await client.post("/v1/invoices/batch", json={"invoices": rows}, headers=tenant.headers)
+    assert made.json()["created"] == 1000, made.text
+    engine = app.state.engine
+    done: list[str] = []
+    for _ in range(40):  # a backend reports its writes to the statistics within about a second
+        done = await analyze_stale_tables(engine, rows=500)
+        if "invoices" in done:
+            break
+        await asyncio.sleep(0.1)
+    assert "invoices" in done
+    assert "invoices" not in await analyze_stale_tables(engine, rows=500), "once, not each tick"

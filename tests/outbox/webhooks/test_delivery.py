@@ -590,7 +590,7 @@ async def test_the_tick_delivers_even_when_the_statistics_cannot_be_refreshed(
     async def refused(engine):
         raise DBAPIError("ANALYZE", {}, Exception("permission denied"))
 
-    monkeypatch.setattr(tasks, "analyze_stale_partitions", refused)
+    monkeypatch.setattr(tasks, "analyze_stale_tables", refused)
     await _endpoint(client, tenant, receiver, "/stats")
     await _emit(app, tenant.id, "t2", clock)
     stats = await tasks.run_delivery_tick(app)
