@@ -148,7 +148,12 @@ def _select_where(table: Table, column: str) -> tuple[str, tuple[str, ...], froz
     assert isinstance(table.c[column].type, String), "the array is cast to varchar[]"
     names = tuple(c.name for c in table.columns)
     json_columns = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
-    sql = f"SELECT {', '.join(names)} FROM {table.name} WHERE {column} = ANY($1::varchar[])"  # noqa: S608
+    # Joined as a set, not `= ANY($1)`: see _HISTORY in app/escalation/service.py.
+    sql = (
+        f"SELECT {', '.join(f't.{name}' for name in names)} "  # noqa: S608
+        f"FROM (SELECT DISTINCT unnest($1::varchar[]) AS value) v "
+        f"JOIN {table.name} t ON t.{column} = v.value"
+    )
     return sql, names, json_columns
 
 
