@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import FromClause
 
 from app.core.clock import Clock
 from app.core.settings import get_settings
@@ -144,37 +145,41 @@ async def on_driver(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) 
 
 
 @functools.cache
-def _select_where(table: Table, column: str) -> tuple[str, tuple[str, ...], frozenset[str]]:
+def _json_columns(table: FromClause) -> frozenset[str]:
+    return frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
+
+
+def plain_row(table: FromClause, values: dict[str, Any]) -> SimpleNamespace:
+    """A row read through the driver, its columns as attributes as the ORM object would have
+    them: SQLAlchemy's asyncpg dialect leaves JSON to the ORM, so the driver hands over text."""
+    for name in _json_columns(table):
+        if isinstance(values.get(name), str):
+            values[name] = json.loads(values[name])
+    return SimpleNamespace(**values)
+
+
+@functools.cache
+def _select_where(table: Table, column: str) -> tuple[str, tuple[str, ...]]:
     assert isinstance(table.c[column].type, String), "the array is cast to varchar[]"
     names = tuple(c.name for c in table.columns)
-    json_columns = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
     # Joined as a set, not `= ANY($1)`: see _HISTORY in app/escalation/service.py.
     sql = (
         f"SELECT {', '.join(f't.{name}' for name in names)} "  # noqa: S608
         f"FROM (SELECT DISTINCT unnest($1::varchar[]) AS value) v "
         f"JOIN {table.name} t ON t.{column} = v.value"
     )
-    return sql, names, json_columns
+    return sql, names
 
 
 async def rows_where(
     conn: AsyncConnection, model: Any, column: str, values: Iterable[str]
 ) -> list[SimpleNamespace]:
     """The rows of `model` whose `column` is one of `values`, through the driver (one round
-    trip), each with its columns as attributes as the ORM object would have them (JSON decoded):
-    for readers only, in no particular order."""
-    sql, names, json_columns = _select_where(model.__table__, column)
+    trip), as `plain_row`s: for readers only, in no particular order."""
+    table = model.__table__
+    sql, names = _select_where(table, column)
     records = await on_driver(conn, lambda driver: driver.fetch(sql, list(values)))
-    rows = []
-    for record in records:
-        row = SimpleNamespace(**dict(zip(names, record, strict=True)))
-        for name in json_columns:
-            # SQLAlchemy's asyncpg dialect leaves JSON to the ORM: the driver hands over text.
-            value = getattr(row, name)
-            if isinstance(value, str):
-                setattr(row, name, json.loads(value))
-        rows.append(row)
-    return rows
+    return [plain_row(table, dict(zip(names, record, strict=True))) for record in records]
 
 
 async def rows_by_id(

@@ -59,10 +59,14 @@ def build_scheduler(app: FastAPI, jobs: Sequence[tuple[str, TickJob]]) -> AsyncI
     scheduler = AsyncIOScheduler(timezone="UTC")
     schedule = TickSchedule()
     scheduler.add_listener(schedule.record, EVENT_JOB_SUBMITTED)
+    interval = app.state.settings.scheduler_interval_seconds
     scheduler.add_job(
         tick,
         "interval",
-        seconds=app.state.settings.scheduler_interval_seconds,
+        seconds=interval,
+        # Replicas started together would tick in step, and the one a little ahead would take
+        # every sweep once a sweep is quicker than that lead (seen in tests/reliability).
+        jitter=interval * 0.2,
         args=[app, tuple(jobs), schedule],
         id=TICK_JOB_ID,
         max_instances=1,  # a slow tick is skipped, not stacked

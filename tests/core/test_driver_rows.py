@@ -1,0 +1,38 @@
+"""Rows read through the driver look like the ORM's objects to their readers."""
+
+from __future__ import annotations
+
+from app.core.db import rows_by_id, rows_where
+from app.ledger.debtors.models import Debtor
+from app.ledger.invoices import repository
+from tests.factories import ADDRESS, create_creditor, create_debtor
+
+
+async def test_driver_rows_decode_json_as_the_orm_does(app, client, tenant):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"], address=ADDRESS)
+    async with app.state.engine.connect() as conn:
+        (by_id,) = await rows_by_id(conn, Debtor, [debtor["id"]])
+        by_creditor = await rows_where(conn, Debtor, "creditor_id", [creditor["id"], "cred_none"])
+        found_creditor, found_debtor = await repository.parties(
+            conn, tenant.id, creditor["id"], debtor["id"]
+        )
+    async with app.state.sessionmaker() as session:
+        stored = (await session.get_one(Debtor, debtor["id"])).address
+    assert isinstance(stored, dict)
+    assert by_id.address == stored, "a dict, as on the ORM object, not JSON text"
+    assert [row.id for row in by_creditor] == [debtor["id"]]
+    assert found_debtor is not None
+    assert found_debtor.address == stored
+    assert found_creditor is not None
+    assert found_creditor.id == creditor["id"]
+
+
+async def test_rows_where_reads_each_row_once_whatever_the_values(app, client, tenant):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    async with app.state.engine.connect() as conn:
+        rows = await rows_where(conn, Debtor, "id", [debtor["id"], debtor["id"]])
+        none = await rows_where(conn, Debtor, "id", [])
+    assert [row.id for row in rows] == [debtor["id"]]
+    assert none == []
