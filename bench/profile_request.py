@@ -7,8 +7,10 @@ bench/results/request_<kind>.txt. The client shares the process: read the app's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -30,7 +32,12 @@ async def _fresh_database() -> str:
     return f"{SERVER}/{DATABASE}"
 
 
-async def main(kind: str, count: int) -> None:
+@contextlib.asynccontextmanager
+async def in_process(
+    log_level: str = "WARNING",
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    """The service on a fresh database (no scheduler), a client calling it in-process, and the
+    headers of a new tenant's key."""
     from app.core.settings import Settings
     from app.main import create_app
 
@@ -38,7 +45,7 @@ async def main(kind: str, count: int) -> None:
         database_url=await _fresh_database(),
         admin_token="profile-admin",
         scheduler_enabled=False,
-        log_level="WARNING",
+        log_level=log_level,
     )
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
@@ -47,7 +54,11 @@ async def main(kind: str, count: int) -> None:
         httpx.AsyncClient(transport=transport, base_url="http://relance") as client,
     ):
         tenant = (await client.post("/v1/admin/tenants", json={"name": "P"}, headers=ADMIN)).json()
-        key = {"Authorization": f"Bearer {tenant['api_key']}"}
+        yield client, {"Authorization": f"Bearer {tenant['api_key']}"}
+
+
+async def main(kind: str, count: int) -> None:
+    async with in_process() as (client, key):
         creditor = (await client.post("/v1/creditors", json={"name": "C"}, headers=key)).json()
         debtor = await client.post(
             "/v1/debtors",

@@ -16,30 +16,14 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 
-from bench.profile_request import ADMIN, DATABASE, SERVER, _fresh_database
+from bench.profile_request import DATABASE, SERVER, in_process
 
 INVOICES = 5000
 DEBTORS = 20
 
 
 async def main(count: int, only: list[str] | None) -> None:
-    from app.core.settings import Settings
-    from app.main import create_app
-
-    settings = Settings(
-        database_url=await _fresh_database(),
-        admin_token="profile-admin",
-        scheduler_enabled=False,
-        log_level="ERROR",
-    )
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://relance") as client,
-    ):
-        tenant = (await client.post("/v1/admin/tenants", json={"name": "P"}, headers=ADMIN)).json()
-        key = {"Authorization": f"Bearer {tenant['api_key']}"}
+    async with in_process(log_level="ERROR") as (client, key):
         creditor = await client.post(
             "/v1/creditors", json={"name": "C", "siren": "732829320"}, headers=key
         )

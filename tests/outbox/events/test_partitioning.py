@@ -11,6 +11,7 @@ import secrets
 from alembic import command
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 from ulid import ULID
 
 from app import main as tasks
@@ -336,6 +337,18 @@ async def test_a_pending_delivery_in_an_old_month_is_still_claimed(app, client, 
     assert [c.delivery_id for c in claimed] == [seeded["whd"]]
 
 
+async def _analyzed_once_reported(engine: AsyncEngine, name: str, *, rows: int) -> list[str]:
+    """`analyze_stale_tables` until it analyzes `name`: a backend reports its writes to the
+    statistics within about a second. What the last call analyzed."""
+    done: list[str] = []
+    for _ in range(40):
+        done = await analyze_stale_tables(engine, rows=rows)
+        if name in done:
+            break
+        await asyncio.sleep(0.1)
+    return done
+
+
 async def test_a_burst_of_history_is_analyzed_at_once_not_when_autovacuum_gets_to_it(app, tenant):
     """Month-end: the deliveries claim planned on stale statistics sorted a whole backlog each
     time (bench/README.md); the delivery tick analyzes a partition a burst left behind."""
@@ -360,13 +373,7 @@ async def test_a_burst_of_history_is_analyzed_at_once_not_when_autovacuum_gets_t
             )
 
     before = await analyzed_at()
-    done: list[str] = []
-    for _ in range(40):  # a backend reports its writes to the statistics within about a second
-        done = await analyze_stale_tables(engine, rows=1000)
-        if home in done:
-            break
-        await asyncio.sleep(0.1)
-    assert home in done
+    assert home in await _analyzed_once_reported(engine, home, rows=1000)
     after = await analyzed_at()
     assert after is not None
     assert before is None or after > before
@@ -391,11 +398,5 @@ async def test_a_burst_of_invoices_is_analyzed_too(app, client, tenant):
     made = await client.post("/v1/invoices/batch", json={"invoices": rows}, headers=tenant.headers)
     assert made.json()["created"] == 1000, made.text
     engine = app.state.engine
-    done: list[str] = []
-    for _ in range(40):  # a backend reports its writes to the statistics within about a second
-        done = await analyze_stale_tables(engine, rows=500)
-        if "invoices" in done:
-            break
-        await asyncio.sleep(0.1)
-    assert "invoices" in done
+    assert "invoices" in await _analyzed_once_reported(engine, "invoices", rows=500)
     assert "invoices" not in await analyze_stale_tables(engine, rows=500), "once, not each tick"
