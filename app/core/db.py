@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     inspect,
 )
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -35,7 +36,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql import FromClause
+from sqlalchemy.sql import FromClause, TextClause
 
 from app.core.clock import Clock
 from app.core.settings import get_settings
@@ -127,8 +128,14 @@ async def on_driver(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) 
     """`call(driver)` on the connection's asyncpg connection, in its transaction if it has one:
     for the hot statements, where SQLAlchemy's execution layer cost several times the driver's
     CPU (bench/README.md)."""
-    driver = (await conn.get_raw_connection()).driver_connection
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
     assert driver is not None
+    if conn.in_transaction() and not driver.is_in_transaction():
+        # SQLAlchemy sends BEGIN with its first statement: when the driver's comes first, it
+        # would run on its own, committed whatever the transaction then does. Its adapter's
+        # BEGIN does nothing in autocommit (`one_statement`, `read_engine`).
+        await raw.dbapi_connection._start_transaction()  # type: ignore[union-attr]
     try:
         if behind_pooler(conn.engine) and not driver.is_in_transaction():
             # Its prepare and its execution in one transaction: on one server connection.
@@ -142,6 +149,23 @@ async def on_driver(conn: AsyncConnection, call: Callable[[Any], Awaitable[T]]) 
             raise
         await conn.invalidate()
         raise ConnectionError("the database closed the connection") from exc
+
+
+@functools.cache
+def _driver_statement(statement: TextClause) -> tuple[str, tuple[str, ...]]:
+    compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+async def driver_fetch(
+    conn: AsyncConnection, statement: TextClause, params: dict[str, Any]
+) -> list[Any]:
+    """A `text()` statement's rows through the driver (`on_driver`), its `:name` parameters
+    taken from `params`: asyncpg records, JSON columns as text."""
+    sql, names = _driver_statement(statement)
+    args = [params[name] for name in names]
+    records: list[Any] = await on_driver(conn, lambda driver: driver.fetch(sql, *args))
+    return records
 
 
 @functools.cache

@@ -36,3 +36,28 @@ async def test_rows_where_reads_each_row_once_whatever_the_values(app, client, t
         none = await rows_where(conn, Debtor, "id", [])
     assert [row.id for row in rows] == [debtor["id"]]
     assert none == []
+
+
+async def test_a_statement_through_the_driver_is_in_the_sessions_transaction(app):
+    """The first statement of a transaction may go through the driver (an import's INSERT, a
+    batch of successes): SQLAlchemy begins the transaction lazily, so the driver must not run it
+    on its own, committed whatever the session then does."""
+    from sqlalchemy import text
+
+    from app.core.db import on_driver
+
+    async with app.state.engine.connect() as conn:
+        await conn.execute(text("CREATE TABLE IF NOT EXISTS driver_probe (n int)"))
+        await conn.commit()
+    try:
+        async with app.state.sessionmaker() as session:
+            conn = await session.connection()
+            await on_driver(conn, lambda d: d.execute("INSERT INTO driver_probe VALUES (1)"))
+            await session.rollback()
+        async with app.state.engine.connect() as conn:
+            left = (await conn.execute(text("SELECT count(*) FROM driver_probe"))).scalar()
+        assert left == 0, "rolled back with the session"
+    finally:
+        async with app.state.engine.connect() as conn:
+            await conn.execute(text("DROP TABLE driver_probe"))
+            await conn.commit()

@@ -6,13 +6,13 @@ import datetime as dt
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import DateTime, Integer, String, column, text, update
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from ulid import ULID
 
+from app.core.db import driver_fetch, on_driver
 from app.outbox.events.schemas import EventType
 from app.outbox.partitions import PARTITIONED, month_floor
 from app.outbox.webhooks.models import WebhookDelivery
@@ -162,18 +162,6 @@ _CLAIM = text(
               e.previous_secret, e.previous_secret_expires_at, ev.id AS event_id,
               ev.type AS event_type, ev.created_at AS event_created_at, ev.data AS event_data
     """
-).columns(
-    column("delivery_id", String),
-    column("attempts", Integer),
-    column("endpoint_id", String),
-    column("url", String),
-    column("secret", String),
-    column("previous_secret", String),
-    column("previous_secret_expires_at", DateTime(timezone=True)),
-    column("event_id", String),
-    column("event_type", String),
-    column("event_created_at", DateTime(timezone=True)),
-    column("event_data", JSONB),
 )
 
 
@@ -185,20 +173,21 @@ async def claim_due(
     per_endpoint: int,
     tenant_id: str | None = None,
 ) -> list[ClaimedDelivery]:
+    """Through the driver: a claim per freed slot, and the ORM's execution cost more CPU than
+    the statement (bench/README.md, webhooks)."""
     if limit <= 0:
         return []
-    rows = await session.execute(
-        _CLAIM,
-        {
-            "now": now,
-            "limit": limit,
-            "per_endpoint": per_endpoint,
-            "lease_seconds": LEASE.total_seconds(),
-            "tenant_id": tenant_id,
-            "floor": await claim_floor(session),
-        },
-    )
-    return [ClaimedDelivery(**row) for row in rows.mappings()]
+    params = {
+        "now": now,
+        "limit": limit,
+        "per_endpoint": per_endpoint,
+        "lease_seconds": LEASE.total_seconds(),
+        "tenant_id": tenant_id,
+        "floor": await claim_floor(session),
+    }
+    records = await driver_fetch(await session.connection(), _CLAIM, params)
+    # JSONB arrives decoded: SQLAlchemy's dialect sets the driver's codec on every connection.
+    return [ClaimedDelivery(**dict(record.items())) for record in records]
 
 
 # The smallest id a pending delivery can have: the start of the month of the oldest one (or of
@@ -239,62 +228,63 @@ async def renew_leases(session: AsyncSession, delivery_ids: Sequence[str]) -> No
     )
 
 
-# The common case in one statement: a success on an endpoint that is not failing. The delivery
-# alone is locked (the endpoint is only read, so no lock order to respect); one cancelled while
-# in flight still becomes succeeded, as it got through. No row back if the delivery is gone
-# (its event was purged) or the endpoint is failing now (the success must clear that: the
-# caller then takes the general path).
-_RECORD_SUCCESS = text(
-    """
-    WITH delivery AS (
-        UPDATE webhook_deliveries
-        SET attempts = attempts + 1, locked_until = NULL, last_status_code = :status_code,
-            status = CASE WHEN status IN ('pending', 'cancelled') THEN 'succeeded' ELSE status END,
-            next_attempt_at = CASE WHEN status IN ('pending', 'cancelled') THEN NULL
-                                   ELSE next_attempt_at END,
+# The common case in one statement: the successes on endpoints that are not failing, as many as
+# finished together (see SuccessRecorder in tasks.py), joined as a set (not `= ANY`: see
+# _HISTORY in app/escalation/service.py). The deliveries alone are locked (the endpoints are only
+# read, so no lock order to respect); one cancelled while in flight still becomes succeeded, as
+# it got through. No row back for a delivery that is gone (its event was purged) or whose
+# endpoint is failing now (the success must clear that: the caller then takes the general path).
+_RECORD_SUCCESSES = """
+    WITH success AS (
+        SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::timestamptz[],
+                             $5::int[], $6::int[], $7::text[])
+            AS s(id, delivery_id, endpoint_id, attempted_at, status_code, duration_ms,
+                 response_body)
+    ), delivery AS (
+        UPDATE webhook_deliveries d
+        SET attempts = d.attempts + 1, locked_until = NULL, last_status_code = s.status_code,
+            status = CASE WHEN d.status IN ('pending', 'cancelled') THEN 'succeeded'
+                          ELSE d.status END,
+            next_attempt_at = CASE WHEN d.status IN ('pending', 'cancelled') THEN NULL
+                                   ELSE d.next_attempt_at END,
             updated_at = now()
-        WHERE id = :delivery_id
+        FROM success s
+        WHERE d.id = s.delivery_id
           AND NOT EXISTS (
-              SELECT FROM webhook_endpoints
-              WHERE id = :endpoint_id AND failing_since IS NOT NULL
+              SELECT FROM webhook_endpoints e
+              WHERE e.id = s.endpoint_id AND e.failing_since IS NOT NULL
           )
-        RETURNING id, tenant_id
+        RETURNING d.id, d.tenant_id
     )
     INSERT INTO webhook_attempts
         (id, delivery_id, tenant_id, attempted_at, status_code, duration_ms, error, response_body)
-    SELECT :id, delivery.id, delivery.tenant_id, :attempted_at, :status_code, :duration_ms, NULL,
-           :response_body
-    FROM delivery
+    SELECT s.id, delivery.id, delivery.tenant_id, s.attempted_at, s.status_code, s.duration_ms,
+           NULL, s.response_body
+    FROM delivery JOIN success s ON s.delivery_id = delivery.id
     RETURNING delivery_id
-    """
-)
+"""
 
 
-async def record_success(
-    session: AsyncSession,
-    *,
-    attempt_id: str,
-    delivery_id: str,
-    endpoint_id: str,
-    attempted_at: dt.datetime,
-    status_code: int,
-    duration_ms: int,
-    response_body: str | None,
-) -> bool:
-    """Record a successful attempt; False if nothing was recorded (see _RECORD_SUCCESS)."""
-    result = await session.execute(
-        _RECORD_SUCCESS,
-        {
-            "id": attempt_id,
-            "delivery_id": delivery_id,
-            "endpoint_id": endpoint_id,
-            "attempted_at": attempted_at,
-            "status_code": status_code,
-            "duration_ms": duration_ms,
-            "response_body": response_body,
-        },
-    )
-    return result.first() is not None
+class Success(NamedTuple):
+    """A successful attempt, as `record_successes` stores it (its fields in statement order)."""
+
+    attempt_id: str
+    delivery_id: str
+    endpoint_id: str
+    attempted_at: dt.datetime
+    status_code: int
+    duration_ms: int
+    response_body: str | None
+
+
+async def record_successes(conn: AsyncConnection, successes: Sequence[Success]) -> set[str]:
+    """Record these successful attempts in one statement, through the driver; returns the
+    deliveries recorded (see _RECORD_SUCCESSES for those that are not)."""
+    if not successes:
+        return set()
+    columns = [list(values) for values in zip(*successes, strict=True)]
+    records = await on_driver(conn, lambda driver: driver.fetch(_RECORD_SUCCESSES, *columns))
+    return {record[0] for record in records}
 
 
 _GAUGES = text(

@@ -781,3 +781,89 @@ async def test_a_delivery_in_flight_keeps_its_lease_and_loses_it_when_its_worker
     assert not await leased()
     [again] = await tasks.claim(app.state.sessionmaker, clock, 10)
     assert again.delivery_id == job.delivery_id
+
+
+def _success(job, clock):
+    from app.core.ids import new_id
+    from app.outbox.webhooks import repository
+
+    return repository.Success(
+        attempt_id=new_id("wha"),
+        delivery_id=job.delivery_id,
+        endpoint_id=job.endpoint_id,
+        attempted_at=clock.now(),
+        status_code=200,
+        duration_ms=3,
+        response_body="ok",
+    )
+
+
+async def test_successes_that_finish_together_are_recorded_in_one_statement(
+    client, tenant, app, clock, receiver, monkeypatch
+):
+    """A group commit: the successes waiting while a statement runs go in the next one, and
+    each learns whether its own delivery was recorded (not one whose endpoint is failing: that
+    one takes the general path, which clears the failure)."""
+    from app.outbox.webhooks import repository
+
+    healthy = await _endpoint(client, tenant, receiver, "/ok", event_types=["invoice.overdue"])
+    failing = await _endpoint(client, tenant, receiver, "/failing", event_types=["invoice.paid"])
+    for n in range(3):
+        await _emit(app, tenant.id, f"o{n}", clock)
+    await _emit(app, tenant.id, "p0", clock, type_="invoice.paid")
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == failing["id"])
+            .values(failing_since=clock.now())
+        )
+        await session.commit()
+    jobs = await tasks.claim(app.state.sessionmaker, clock, 10)
+    assert len(jobs) == 4
+    statements = []
+    real = repository.record_successes
+
+    async def counting(conn, successes):
+        statements.append(len(successes))
+        return await real(conn, successes)
+
+    monkeypatch.setattr(repository, "record_successes", counting)
+    recorder = tasks.success_recorder(app.state.sessionmaker)
+    recorded = await asyncio.gather(*(recorder.record(_success(job, clock)) for job in jobs))
+    assert statements == [4]
+    assert {job.endpoint_id: r for job, r in zip(jobs, recorded, strict=True)} == {
+        healthy["id"]: True,
+        failing["id"]: False,
+    }
+    async with app.state.sessionmaker() as session:
+        rows = (await session.execute(select(WebhookDelivery))).scalars().all()
+    done = Counter((d.endpoint_id, d.status, d.attempts, d.locked_until) for d in rows)
+    assert done[(healthy["id"], "succeeded", 1, None)] == 3
+    [left] = [d for d in rows if d.endpoint_id == failing["id"]]
+    assert (left.status, left.attempts) == ("pending", 0), "left to the general path"
+    assert left.locked_until is not None, "its lease still held by its worker"
+
+
+async def test_a_failed_group_statement_fails_each_of_its_deliveries(
+    client, tenant, app, clock, receiver, monkeypatch
+):
+    """Nothing recorded and each waiting delivery told so (deliver_one then counts it lost:
+    its lease expires and it is sent again)."""
+    from app.outbox.webhooks import repository
+
+    await _endpoint(client, tenant, receiver, "/ok")
+    for n in range(2):
+        await _emit(app, tenant.id, f"o{n}", clock)
+    jobs = await tasks.claim(app.state.sessionmaker, clock, 10)
+
+    async def failing(conn, successes):
+        raise ConnectionError("the database closed the connection")
+
+    monkeypatch.setattr(repository, "record_successes", failing)
+    recorder = tasks.success_recorder(app.state.sessionmaker)
+    results = await asyncio.gather(
+        *(recorder.record(_success(job, clock)) for job in jobs), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [ConnectionError, ConnectionError]
+    monkeypatch.undo()
+    assert await recorder.record(_success(jobs[0], clock)) is True, "the next batch goes on"
