@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import json
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -387,6 +388,22 @@ def read_engine(engine: AsyncEngine) -> AsyncEngine:
     if behind_pooler(engine):
         return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+_STATEMENT_ENGINES: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], AsyncEngine] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def statement_connection(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncConnection:
+    """A Core connection of the sessionmaker's pool, as `read_engine` makes them, for background
+    work done one statement at a time (the delivery worker's claims and records), without an ORM
+    session around it: `async with statement_connection(sm) as conn: ...; await conn.commit()`
+    (the commit is for a transaction pooler; nothing to commit otherwise)."""
+    engine = _STATEMENT_ENGINES.get(sessionmaker)
+    if engine is None:  # execution_options() costs 75 us: once per sessionmaker
+        engine = _STATEMENT_ENGINES[sessionmaker] = read_engine(sessionmaker.kw["bind"])
+    return engine.connect()
 
 
 def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

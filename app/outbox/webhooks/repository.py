@@ -166,7 +166,7 @@ _CLAIM = text(
 
 
 async def claim_due(
-    session: AsyncSession,
+    conn: AsyncConnection,
     *,
     now: dt.datetime,
     limit: int,
@@ -183,9 +183,9 @@ async def claim_due(
         "per_endpoint": per_endpoint,
         "lease_seconds": LEASE.total_seconds(),
         "tenant_id": tenant_id,
-        "floor": await claim_floor(session),
+        "floor": await claim_floor(conn),
     }
-    records = await driver_fetch(await session.connection(), _CLAIM, params)
+    records = await driver_fetch(conn, _CLAIM, params)
     # JSONB arrives decoded: SQLAlchemy's dialect sets the driver's codec on every connection.
     return [ClaimedDelivery(**dict(record.items())) for record in records]
 
@@ -200,12 +200,12 @@ _OLDEST_PENDING = text("SELECT min(id) FROM webhook_deliveries WHERE status = 'p
 _floors: dict[str, tuple[float, str]] = {}
 
 
-async def claim_floor(session: AsyncSession) -> str:
-    key = str(session.get_bind().engine.url)
+async def claim_floor(db: AsyncConnection | AsyncSession) -> str:
+    key = str(db.get_bind().engine.url if isinstance(db, AsyncSession) else db.engine.url)
     cached = _floors.get(key)
     if cached is not None and time.monotonic() - cached[0] < FLOOR_TTL_SECONDS:
         return cached[1]
-    oldest = (await session.execute(_OLDEST_PENDING)).scalar()
+    oldest = (await db.execute(_OLDEST_PENDING)).scalar()
     real_now = dt.datetime.now(dt.UTC)
     floor = month_floor(PARTITIONED["webhook_deliveries"], oldest, real_now - CLOCK_SKEW)
     _floors[key] = (time.monotonic(), floor)

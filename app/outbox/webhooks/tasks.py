@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.core.clock import Clock
-from app.core.db import one_statement
+from app.core.db import statement_connection
 from app.core.ids import new_id
 from app.core.metrics import (
     DELIVERIES,
@@ -455,12 +455,11 @@ class SuccessRecorder:
         while self.waiting:
             batch, self.waiting = self.waiting[:MAX_IN_FLIGHT], self.waiting[MAX_IN_FLIGHT:]
             try:
-                async with self.sessionmaker() as session:
-                    await one_statement(session)
+                async with statement_connection(self.sessionmaker) as conn:
                     recorded = await repository.record_successes(
-                        await session.connection(), [success for success, _ in batch]
+                        conn, [success for success, _ in batch]
                     )
-                    await session.commit()  # nothing left to commit, unless behind a pooler
+                    await conn.commit()
             except Exception as exc:  # noqa: BLE001 - handed to each waiting delivery
                 for _, future in batch:
                     if not future.done():
@@ -522,16 +521,15 @@ async def claim(
     """Lease up to `limit` due deliveries (of one tenant's endpoints only, if given), committed
     before anything is sent. The claim is one statement: it runs on its own (autocommit), one
     round trip where a transaction took three, and the dispatcher claims as each request ends."""
-    async with sessionmaker() as session:
-        await one_statement(session)
+    async with statement_connection(sessionmaker) as conn:
         jobs = await repository.claim_due(
-            session,
+            conn,
             now=clock.now(),
             limit=limit,
             per_endpoint=PER_ENDPOINT_CONCURRENCY,
             tenant_id=tenant_id,
         )
-        await session.commit()  # nothing left to commit, unless behind a pooler
+        await conn.commit()
     return jobs
 
 

@@ -327,12 +327,12 @@ async def test_a_pending_delivery_in_an_old_month_is_still_claimed(app, client, 
     await ensure_partitions(app.state.engine, AUGUST, 0)
     seeded = await _seed_month(app, tenant.id, endpoint, AUGUST, "pending")
     repository._floors.clear()  # as a process starting now: the floor goes back to August
-    async with app.state.sessionmaker() as session:
-        floor = await repository.claim_floor(session)
+    async with app.state.engine.connect() as conn:
+        floor = await repository.claim_floor(conn)
         claimed = await repository.claim_due(
-            session, now=dt.datetime.now(dt.UTC), limit=10, per_endpoint=8
+            conn, now=dt.datetime.now(dt.UTC), limit=10, per_endpoint=8
         )
-        await session.rollback()
+        await conn.rollback()
     assert floor == id_floor("whd", Month(2026, 8).start())
     assert [c.delivery_id for c in claimed] == [seeded["whd"]]
 

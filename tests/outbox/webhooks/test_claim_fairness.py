@@ -65,11 +65,11 @@ async def test_the_claim_takes_turns_across_tenants_and_endpoints(client, app, c
     for rank, endpoint_id in enumerate(big_endpoints):
         await _due_at(app, endpoint_id, now - dt.timedelta(hours=10 - rank))
 
-    async with app.state.sessionmaker() as session:
+    async with app.state.engine.connect() as conn:
         claimed = await repository.claim_due(
-            session, now=now, limit=10, per_endpoint=8, tenant_id=None
+            conn, now=now, limit=10, per_endpoint=8, tenant_id=None
         )
-        await session.commit()
+        await conn.commit()
 
     per_endpoint = Counter(job.endpoint_id for job in claimed)
     assert len(claimed) == 10
