@@ -162,7 +162,8 @@ async def driver_fetch(
     conn: AsyncConnection, statement: TextClause, params: dict[str, Any]
 ) -> list[Any]:
     """A `text()` statement's rows through the driver (`on_driver`), its `:name` parameters
-    taken from `params`: asyncpg records, JSON columns as text."""
+    taken from `params`, compiled once: asyncpg records (JSON decoded by the codec SQLAlchemy's
+    dialect sets on each connection)."""
     sql, names = _driver_statement(statement)
     args = [params[name] for name in names]
     records: list[Any] = await on_driver(conn, lambda driver: driver.fetch(sql, *args))
