@@ -15,10 +15,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from httpx_aiohttp import AiohttpTransport
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__
@@ -68,7 +66,7 @@ from app.outbox.events.router import router as events_router
 from app.outbox.events.tasks import purge_history
 from app.outbox.partitions import ensure_partitions
 from app.outbox.webhooks.router import router as webhooks_router
-from app.outbox.webhooks.tasks import dispatcher, run_delivery_tick
+from app.outbox.webhooks.tasks import delivery_client, dispatcher, run_delivery_tick
 from app.reports.router import router as reports_router
 from app.tenants.idempotency import IdempotencyMiddleware
 from app.tenants.router import me_router
@@ -238,13 +236,7 @@ def create_app(
                 await ensure_partitions(engine, dt.datetime.now(dt.UTC))
                 # Operators learn at start-up when a half-year has no published rate yet.
                 await check_rates(app.state.sessionmaker, app.state.clock)
-            # aiohttp's transport under httpx's API: httpx's own was 80 % of a delivery's CPU
-            # (bench/README.md); redirects are never followed, by either.
-            async with httpx.AsyncClient(
-                transport=AiohttpTransport(),
-                timeout=httpx.Timeout(15.0),
-                follow_redirects=False,
-            ) as http:
+            async with delivery_client() as http:
                 app.state.http = http
                 scheduler = build_scheduler(app, TICK_JOBS) if settings.scheduler_enabled else None
                 if scheduler is not None:

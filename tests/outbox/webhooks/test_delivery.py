@@ -867,3 +867,33 @@ async def test_a_failed_group_statement_fails_each_of_its_deliveries(
     assert [type(r) for r in results] == [ConnectionError, ConnectionError]
     monkeypatch.undo()
     assert await recorder.record(_success(jobs[0], clock)) is True, "the next batch goes on"
+
+
+async def test_no_cookie_set_by_a_receiver_goes_with_later_deliveries(
+    client, tenant, app, clock, receiver
+):
+    """The client is shared by every tenant's endpoints: a cookie one receiver sets must never
+    reach another endpoint on the same host (nor the same one: webhooks carry no session)."""
+    from app.outbox.webhooks.tasks import delivery_client
+
+    port = receiver.server.server_address[1]
+    setter = await _endpoint(client, tenant, receiver, "/sets", event_types=["invoice.paid"])
+    other = await _endpoint(client, tenant, receiver, "/other", event_types=["invoice.overdue"])
+    for endpoint in (setter, other):  # by name: cookie jars keep none for a bare IP address
+        response = await client.patch(
+            f"/v1/webhook-endpoints/{endpoint['id']}",
+            json={"url": endpoint["url"].replace("127.0.0.1", "localhost")},
+            headers=tenant.headers,
+        )
+        assert response.status_code == 200, response.text
+    assert f"localhost:{port}" in response.json()["url"]
+    receiver.replies["/sets"] = [Reply(headers={"set-cookie": "sid=leak; Path=/"})]
+    async with delivery_client() as http:
+        await _emit(app, tenant.id, "p1", clock, type_="invoice.paid")
+        assert (await _deliver(app, http, clock)).succeeded == 1
+        await _emit(app, tenant.id, "p2", clock, type_="invoice.paid")
+        await _emit(app, tenant.id, "o1", clock)
+        assert (await _deliver(app, http, clock)).succeeded == 2
+    later = receiver.at("/sets")[1:] + receiver.at("/other")
+    assert len(later) == 2
+    assert [r.headers.get("cookie") for r in later] == [None, None]
