@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import json
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -16,7 +15,6 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import (
-    JSON,
     DateTime,
     Delete,
     MetaData,
@@ -37,7 +35,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql import FromClause, TextClause
+from sqlalchemy.sql import TextClause
 
 from app.core.clock import Clock
 from app.core.settings import get_settings
@@ -171,20 +169,6 @@ async def driver_fetch(
 
 
 @functools.cache
-def _json_columns(table: FromClause) -> frozenset[str]:
-    return frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
-
-
-def plain_row(table: FromClause, values: dict[str, Any]) -> SimpleNamespace:
-    """A row read through the driver, its columns as attributes as the ORM object would have
-    them: SQLAlchemy's asyncpg dialect leaves JSON to the ORM, so the driver hands over text."""
-    for name in _json_columns(table):
-        if isinstance(values.get(name), str):
-            values[name] = json.loads(values[name])
-    return SimpleNamespace(**values)
-
-
-@functools.cache
 def _select_where(table: Table, column: str) -> tuple[str, tuple[str, ...]]:
     assert isinstance(table.c[column].type, String), "the array is cast to varchar[]"
     names = tuple(c.name for c in table.columns)
@@ -201,11 +185,12 @@ async def rows_where(
     conn: AsyncConnection, model: Any, column: str, values: Iterable[str]
 ) -> list[SimpleNamespace]:
     """The rows of `model` whose `column` is one of `values`, through the driver (one round
-    trip), as `plain_row`s: for readers only, in no particular order."""
-    table = model.__table__
-    sql, names = _select_where(table, column)
+    trip), each with its columns as attributes as the ORM object would have them (JSON decoded
+    by the codec SQLAlchemy's dialect sets on each connection): for readers only, in no
+    particular order."""
+    sql, names = _select_where(model.__table__, column)
     records = await on_driver(conn, lambda driver: driver.fetch(sql, list(values)))
-    return [plain_row(table, dict(zip(names, record, strict=True))) for record in records]
+    return [SimpleNamespace(**dict(zip(names, record, strict=True))) for record in records]
 
 
 async def rows_by_id(

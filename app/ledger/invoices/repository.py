@@ -11,7 +11,7 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.core.db import on_driver, plain_row
+from app.core.db import on_driver
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import COLUMNS, Invoice, NewInvoice
@@ -71,14 +71,10 @@ async def parties(
     )
     if record is None:
         return None, None
-    creditor = plain_row(
-        Creditor.__table__, {name: record[f"c_{name}"] for name in _CREDITOR_COLUMNS}
-    )
+    creditor = SimpleNamespace(**{name: record[f"c_{name}"] for name in _CREDITOR_COLUMNS})
     if record["d_id"] is None:
         return creditor, None
-    return creditor, plain_row(
-        Debtor.__table__, {name: record[f"d_{name}"] for name in _DEBTOR_COLUMNS}
-    )
+    return creditor, SimpleNamespace(**{name: record[f"d_{name}"] for name in _DEBTOR_COLUMNS})
 
 
 async def insert(
