@@ -34,10 +34,10 @@ async def _fresh_database() -> str:
 
 @contextlib.asynccontextmanager
 async def in_process(
-    log_level: str = "WARNING",
+    log_level: str = "WARNING", *, freeze_heap: bool = False
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
     """The service on a fresh database (no scheduler), a client calling it in-process, and the
-    headers of a new tenant's key."""
+    headers of a new tenant's key. `freeze_heap`: the collector set as `relance serve` sets it."""
     from app.core.settings import Settings
     from app.main import create_app
 
@@ -47,7 +47,7 @@ async def in_process(
         scheduler_enabled=False,
         log_level=log_level,
     )
-    app = create_app(settings)
+    app = create_app(settings, freeze_heap=freeze_heap)
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -1,5 +1,6 @@
 """The service's own cost of each request of `make soak`'s mix, in-process (httpx's ASGITransport,
-no profiler) against the local PostgreSQL at 127.0.0.1:5432, on a tenant of 5,000 invoices:
+no profiler, the collector set as `relance serve` sets it) against the local PostgreSQL at
+127.0.0.1:5432, on a tenant of 5,000 invoices:
 `python -m bench.route_costs [COUNT] [KIND,KIND...]` prints the wall and CPU microseconds per
 request of each kind. The CPU is the service's (and the in-process client's, about 0.5 ms), the
 rest of the wall time the database's: where the soak's p99 goes (bench/README.md)."""
@@ -23,7 +24,7 @@ DEBTORS = 20
 
 
 async def main(count: int, only: list[str] | None) -> None:
-    async with in_process(log_level="ERROR") as (client, key):
+    async with in_process(log_level="ERROR", freeze_heap=True) as (client, key):
         creditor = await client.post(
             "/v1/creditors", json={"name": "C", "siren": "732829320"}, headers=key
         )
