@@ -851,18 +851,14 @@ class Bench:
             )
             bare_server = await start_bare(self.db_url, self.main["tenant_id"])
             service = self.server
-            api_spec = common | {"mode": "http_get", "base_url": service.base_url}
-            bare_spec = common | {"mode": "http_get", "base_url": bare_server.base_url}
+
+            def get_on(server: Server, key: str) -> Any:
+                spec = common | {"mode": "http_get", "base_url": server.base_url, "api_key": key}
+                return lambda _: self.on_server(spec, server=server)
+
             try:
                 sides = await self.alternately(
-                    {
-                        "api": lambda _: self.on_server(
-                            api_spec | {"api_key": self.main["key"]}, server=service
-                        ),
-                        "bare": lambda _: self.on_server(
-                            bare_spec | {"api_key": "none"}, server=bare_server
-                        ),
-                    }
+                    {"api": get_on(service, self.main["key"]), "bare": get_on(bare_server, "none")}
                 )
             finally:
                 await bare_server.stop()
@@ -1000,6 +996,9 @@ class Bench:
                 "timed_out": any(r["timed_out"] for r in results),
                 "progress": result["progress"],
                 "worker_processes": workers,
+                # Each worker's CPU over all the deliveries (each counts every success): summed.
+                "cpu_ms_per_delivery": sum(r["cpu_ms_per_delivery"] for r in results),
+                "cpu_share": sum(r["cpu_share"] for r in results),
             }
         if dead_endpoint is not None:
             # Deleting it cancels its pending deliveries: later sweeps must not wait on them.
