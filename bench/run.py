@@ -891,26 +891,25 @@ class Bench:
             "concurrency": BATCH_CONCURRENCY,
         }
         batches = common | {"mode": "http_batch", "base_url": self.server.base_url, "item": item}
-        # COPY writes what the API wrote: the row of an invoice the API made with this body.
-        warm = await self.on_server(
-            batches | {"api_key": self.main["key"], "prefix": "BW-", "batches": 1},
-            per_s_key="rows_per_s",
-        )
-        if warm["errors"]:
-            raise RuntimeError(f"batch errors: {warm['error_samples']}")
-        made = await self.conn.fetchval(
-            "SELECT id FROM invoices WHERE creditor_id = $1 AND number = 'BW-warm-0'",
-            self.main["creditor_id"],
-        )
-        template = await self.row(made)
-        copies = common | {"mode": "raw_copy", "dsn": self.db_url, "template": template}
+        conn = self.conn
+
+        async def copy(n: int) -> dict[str, Any]:
+            # COPY writes what the API wrote: the row of the first round's warm-up invoice (the
+            # API's round comes first in each turn).
+            made = await conn.fetchval(
+                "SELECT id FROM invoices WHERE creditor_id = $1 AND number = 'B0-warm-0'",
+                self.main["creditor_id"],
+            )
+            spec = common | {"mode": "raw_copy", "dsn": self.db_url, "prefix": f"C{n}-"}
+            return await loadgen(spec | {"template": await self.row(made)})
+
         sides = await self.alternately(
             {
                 "api": lambda n: self.on_server(
                     batches | {"api_key": self.main["key"], "prefix": f"B{n}-"},
                     per_s_key="rows_per_s",
                 ),
-                "copy": lambda n: loadgen(copies | {"prefix": f"C{n}-"}),
+                "copy": copy,
             },
             figures=("rows_per_s",),
         )
