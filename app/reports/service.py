@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import json
+from collections.abc import Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
@@ -208,6 +209,11 @@ def _count_amount(count: int, amount: str) -> dict[str, Any]:
     return {"count": count, "amount": amount}
 
 
+def _per_bucket(cells: Sequence[Any]) -> Iterator[tuple[str, int, str]]:
+    """(bucket, count, amount) from a row of the statement, in AGING_BUCKETS order."""
+    return ((bucket, cells[2 * i], cells[2 * i + 1]) for i, bucket in enumerate(AGING_BUCKETS))
+
+
 async def aged_balance(
     session: AsyncSession,
     tenant_id: str,
@@ -228,8 +234,8 @@ async def aged_balance(
                 "debtor_id": debtor_id,
                 "name": name,
                 "buckets": {
-                    bucket: _count_amount(cells[2 * i], cells[2 * i + 1])
-                    for i, bucket in enumerate(AGING_BUCKETS)
+                    bucket: _count_amount(count, amount)
+                    for bucket, count, amount in _per_bucket(cells)
                 },
                 "total": _count_amount(cells[-2], cells[-1]),
             }
@@ -240,8 +246,8 @@ async def aged_balance(
         "currency": currency,
         "creditor_id": creditor_id,
         "buckets": [
-            {"bucket": bucket, "count": cells[2 * i], "amount": cells[2 * i + 1]}
-            for i, bucket in enumerate(AGING_BUCKETS)
+            {"bucket": bucket, "count": count, "amount": amount}
+            for bucket, count, amount in _per_bucket(cells)
         ],
         "total": _count_amount(cells[-2], cells[-1]),
         "debtors": debtors,
