@@ -15,8 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
@@ -37,7 +36,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    tuple_,
     type_coerce,
     union_all,
 )
@@ -56,6 +54,11 @@ from app.outbox.events.models import EventKey
 from app.reports.schemas import (
     AGING_BUCKETS,
     LATE_BUCKETS,
+    AgedBalance,
+    AgingBucketLine,
+    AgingBuckets,
+    CountAmount,
+    DebtorAging,
     Dso,
     PaymentTerms,
     PaymentTermsColumn,
@@ -178,40 +181,21 @@ def _money(value: Decimal | None) -> Decimal:
 
 
 # --- aged balance --------------------------------------------------------------------------------
-def _as_text(amount: ColumnElement[Decimal]) -> ColumnElement[str]:
-    """A sum of money as the API writes it ("1250.00"): the database formats it, so that a
-    report of thousands of debtors makes no Decimal object in Python. `round` is half away from
-    zero, like quantize_money's ROUND_HALF_UP, and a numeric has no negative zero."""
-    return cast(func.round(func.coalesce(amount, ZERO), 2), String)
-
-
 def aged_balance_statement(
     tenant_id: str, as_of: dt.date, *, currency: str, creditor_id: str | None
 ) -> Select[Any]:
-    """One row per debtor with a balance (largest total first), then the total row (debtor id
-    null; GROUPING SETS): counts and amounts per bucket in AGING_BUCKETS order, then the total."""
     b = _balances(tenant_id, as_of, currency=currency, creditor_id=creditor_id)
     ranges = _late_ranges(_days_late(as_of, b.c.due_date))
     columns: list[ColumnElement[Any]] = []
     for name in AGING_BUCKETS:
-        columns.append(func.count().filter(ranges[name]))
-        columns.append(_as_text(func.sum(b.c.balance).filter(ranges[name])))
+        columns.extend(_count_sum(ranges[name], b.c.balance, name))
     total = func.sum(b.c.balance)
     return (
-        select(Debtor.id, Debtor.name, *columns, func.count(), _as_text(total))
+        select(Debtor.id, Debtor.name, *columns, func.count().label("n_total"), total)
         .select_from(b.join(Debtor, Debtor.id == b.c.debtor_id))
-        .group_by(func.grouping_sets(tuple_(Debtor.id, Debtor.name), tuple_()))
-        .order_by(func.grouping(Debtor.id), total.desc(), Debtor.name, Debtor.id)
+        .group_by(Debtor.id)
+        .order_by(total.desc(), Debtor.name, Debtor.id)
     )
-
-
-def _count_amount(count: int, amount: str) -> dict[str, Any]:
-    return {"count": count, "amount": amount}
-
-
-def _per_bucket(cells: Sequence[Any]) -> Iterator[tuple[str, int, str]]:
-    """(bucket, count, amount) from a row of the statement, in AGING_BUCKETS order."""
-    return ((bucket, cells[2 * i], cells[2 * i + 1]) for i, bucket in enumerate(AGING_BUCKETS))
 
 
 async def aged_balance(
@@ -221,41 +205,38 @@ async def aged_balance(
     as_of: dt.date,
     currency: str,
     creditor_id: str | None,
-) -> dict[str, Any]:
-    """The report in its JSON form (the `AgedBalance` schema), built from the statement's
-    rows as plain values: a model per cell cost about 200 ms of CPU for 3,600 debtors, which
-    blocked every other request of the process (bench/README.md, seventh session)."""
+) -> AgedBalance:
     stmt = aged_balance_statement(tenant_id, as_of, currency=currency, creditor_id=creditor_id)
-    *rows, total_row = (await session.execute(stmt)).all()
+    rows = (await session.execute(stmt)).all()
+    counts = dict.fromkeys(AGING_BUCKETS, 0)
+    amounts = dict.fromkeys(AGING_BUCKETS, ZERO)
     debtors = []
-    for debtor_id, name, *cells in rows:
+    for row in rows:
+        debtor_id, name, *cells = row
+        per_bucket = {}
+        for i, bucket in enumerate(AGING_BUCKETS):
+            count, amount = int(cells[2 * i]), _money(cells[2 * i + 1])
+            counts[bucket] += count
+            amounts[bucket] += amount
+            per_bucket[bucket] = CountAmount(count=count, amount=amount)
         debtors.append(
-            {
-                "debtor_id": debtor_id,
-                "name": name,
-                "buckets": {
-                    bucket: _count_amount(count, amount)
-                    for bucket, count, amount in _per_bucket(cells)
-                },
-                "total": _count_amount(cells[-2], cells[-1]),
-            }
+            DebtorAging(
+                debtor_id=debtor_id,
+                name=name,
+                buckets=AgingBuckets.model_validate(per_bucket),
+                total=CountAmount(count=int(cells[-2]), amount=_money(cells[-1])),
+            )
         )
-    cells = total_row[2:]
-    return {
-        "as_of": as_of.isoformat(),
-        "currency": currency,
-        "creditor_id": creditor_id,
-        "buckets": [
-            {"bucket": bucket, "count": count, "amount": amount}
-            for bucket, count, amount in _per_bucket(cells)
+    return AgedBalance(
+        as_of=as_of,
+        currency=currency,
+        creditor_id=creditor_id,
+        buckets=[
+            AgingBucketLine(bucket=b, count=counts[b], amount=amounts[b]) for b in AGING_BUCKETS
         ],
-        "total": _count_amount(cells[-2], cells[-1]),
-        "debtors": debtors,
-    }
-
-
-def aged_balance_json(report: dict[str, Any]) -> bytes:
-    return json.dumps(report, ensure_ascii=False, separators=(",", ":")).encode()
+        total=CountAmount(count=sum(counts.values()), amount=sum(amounts.values(), ZERO)),
+        debtors=debtors,
+    )
 
 
 CSV_COLUMNS: Final = ("debtor_id", "debtor_name", *AGING_BUCKETS, "total")
@@ -267,25 +248,25 @@ def _safe_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def aged_balance_csv(report: dict[str, Any]) -> str:
+def aged_balance_csv(report: AgedBalance) -> str:
     """One row per debtor plus a TOTAL row; amounts with 2 decimals and a dot; RFC 4180 quoting
     and CRLF line ends. Names a spreadsheet would run as a formula get a leading apostrophe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for debtor in report["debtors"]:
-        buckets = debtor["buckets"]
+
+    def amounts(cells: Iterable[CountAmount | AgingBucketLine], total: CountAmount) -> list[str]:
+        return [f"{cell.amount:.2f}" for cell in cells] + [f"{total.amount:.2f}"]
+
+    for debtor in report.debtors:
         writer.writerow(
             [
-                debtor["debtor_id"],
-                _safe_cell(debtor["name"]),
-                *(buckets[bucket]["amount"] for bucket in AGING_BUCKETS),
-                debtor["total"]["amount"],
+                debtor.debtor_id,
+                _safe_cell(debtor.name),
+                *amounts(debtor.buckets.in_order(), debtor.total),
             ]
         )
-    writer.writerow(
-        ["TOTAL", "", *(line["amount"] for line in report["buckets"]), report["total"]["amount"]]
-    )
+    writer.writerow(["TOTAL", "", *amounts(report.buckets, report.total)])
     return out.getvalue()
 
 
