@@ -98,7 +98,6 @@ async def aged_balance(
     tenant_id: TenantId,
     session: SessionDep,
     clock: ClockDep,
-    response: Response,
     creditor_id: CreditorFilter = None,
     as_of: AsOf = None,
     currency: CurrencyFilter = "EUR",
@@ -107,7 +106,7 @@ async def aged_balance(
         Query(description="Overrides the Accept header"),
     ] = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> AgedBalance | Response:
+) -> Response:
     await _check_creditor(session, tenant_id, creditor_id)
     day = as_of or clock.today()
     report = await service.aged_balance(
@@ -122,8 +121,12 @@ async def aged_balance(
                 "Vary": "Accept",
             },
         )
-    response.headers["Vary"] = "Accept"
-    return report
+    # The report is already in its JSON form; `response_model` documents it.
+    return Response(
+        service.aged_balance_json(report),
+        media_type="application/json",
+        headers={"Vary": "Accept"},
+    )
 
 
 @router.get(

@@ -63,10 +63,6 @@ class AgingBuckets(BaseModel):
     days_61_90: CountAmount = Field(alias="61_90")
     over_90: CountAmount
 
-    def in_order(self) -> list[CountAmount]:
-        """The buckets in AGING_BUCKETS order."""
-        return [self.not_due, self.days_1_30, self.days_31_60, self.days_61_90, self.over_90]
-
 
 class DebtorAging(BaseModel):
     debtor_id: str

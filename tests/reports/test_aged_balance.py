@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from app.reports.schemas import AgedBalance
 from tests.factories import create_creditor, create_debtor, create_invoice
 from tests.reports.conftest import AS_OF
 
@@ -65,6 +66,18 @@ async def test_buckets_totals_and_debtors_on_the_known_ledger(client, tenant, kn
             },
         ],
     }
+
+
+async def test_the_json_is_the_published_schema(client, tenant, known_ledger):
+    # The report is written without its model (app.reports.service.aged_balance): it must still
+    # be exactly what the OpenAPI schema says, field for field.
+    response = await client.get(
+        URL, params={"creditor_id": known_ledger.creditor, "as_of": AS_OF}, headers=tenant.headers
+    )
+    report = AgedBalance.model_validate_json(response.content)
+    assert report.model_dump(mode="json", by_alias=True) == response.json()
+    assert len(report.debtors) == 2
+    assert response.headers["vary"] == "Accept"
 
 
 async def test_default_as_of_is_the_service_today(client, tenant, known_ledger):
