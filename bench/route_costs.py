@@ -1,6 +1,7 @@
 """The service's own cost of each request of `make soak`'s mix, in-process (httpx's ASGITransport,
 no profiler, the collector set as `relance serve` sets it) against the local PostgreSQL at
-127.0.0.1:5432, on a tenant of 5,000 invoices:
+127.0.0.1:5432, on a tenant of 5,000 invoices over 20 debtors (ROUTE_COSTS_INVOICES and
+ROUTE_COSTS_DEBTORS change them, e.g. 80000 and 4000 for the soak's ledger at its end):
 `python -m bench.route_costs [COUNT] [KIND,KIND...]` prints the wall and CPU microseconds per
 request of each kind. The CPU is the service's (and the in-process client's, about 0.5 ms), the
 rest of the wall time the database's: where the soak's p99 goes (bench/README.md)."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -19,8 +21,8 @@ import httpx
 
 from bench.profile_request import DATABASE, SERVER, in_process
 
-INVOICES = 5000
-DEBTORS = 20
+INVOICES = int(os.environ.get("ROUTE_COSTS_INVOICES", "5000"))
+DEBTORS = int(os.environ.get("ROUTE_COSTS_DEBTORS", "20"))
 
 
 async def main(count: int, only: list[str] | None) -> None:
@@ -58,6 +60,8 @@ async def main(count: int, only: list[str] | None) -> None:
             assert made.status_code == 200, made.text
         database = await asyncpg.connect(f"{SERVER}/{DATABASE}")
         try:
+            # Statistics as a served process keeps them (analyze_stale_tables), not as seeded.
+            await database.execute("ANALYZE")
             ids = [
                 r["id"] for r in await database.fetch("SELECT id FROM invoices ORDER BY random()")
             ]
