@@ -179,8 +179,9 @@ def _money(value: Decimal | None) -> Decimal:
 # --- aged balance --------------------------------------------------------------------------------
 def _as_text(amount: ColumnElement[Decimal]) -> ColumnElement[str]:
     """A sum of money as the API writes it ("1250.00"): the database formats it, so that a
-    report of thousands of debtors makes no Decimal, and no model, per cell in Python. `round` is half away from
-    zero, like quantize_money's ROUND_HALF_UP, and a numeric has no negative zero."""
+    report of thousands of debtors makes no Decimal, and no model, per cell in Python. `round`
+    is half away from zero, like quantize_money's ROUND_HALF_UP, and a numeric has no negative
+    zero."""
     return cast(func.round(func.coalesce(amount, ZERO), 2), String)
 
 
