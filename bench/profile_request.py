@@ -1,8 +1,8 @@
 """Profile one kind of request in-process (httpx's ASGITransport, pyinstrument) against the local
 PostgreSQL at 127.0.0.1:5432:
-`python -m bench.profile_request get|create|batch|payment|timeline [COUNT]`. Writes
-bench/results/request_<kind>.txt. The client shares the process: read the app's subtree (from
-`FastAPI.__call__`), not the totals."""
+`python -m bench.profile_request get|create|batch|payment|timeline|list [COUNT]` (list: pages of
+50). Writes bench/results/request_<kind>.txt. The client shares the process: read the app's
+subtree (from `FastAPI.__call__`), not the totals."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ async def main(kind: str, count: int) -> None:
         invoice = (await client.post("/v1/invoices", json=body, headers=key)).json()
         # one payment or one timeline per invoice, as in the soak's mix; made by batches first
         payable: list[str] = []
-        if kind in ("payment", "timeline"):
+        if kind in ("payment", "timeline", "list"):
             for start in range(0, count + 50, 1000):
                 items = [body | {"number": f"P-{start + i}"} for i in range(1000)]
                 made = await client.post(
@@ -104,6 +104,8 @@ async def main(kind: str, count: int) -> None:
                 )
             elif kind == "timeline":
                 response = await client.get(f"/v1/invoices/{payable[n]}/timeline", headers=key)
+            elif kind == "list":
+                response = await client.get("/v1/invoices", params={"limit": 50}, headers=key)
             else:
                 response = await client.post(
                     "/v1/invoices", json=body | {"number": f"N-{n + 1}"}, headers=key

@@ -162,7 +162,8 @@ async def import_einvoice(
     )
 
 
-def invoice_filters(
+# async: a plain `def` dependency would run in a worker thread (app.core.pagination.page_params).
+async def invoice_filters(
     creditor_id: Annotated[
         str | None,
         Query(max_length=40, description="Only this creditor's invoices", examples=["cred_01J..."]),
