@@ -105,8 +105,9 @@ async def test_an_exhausted_pool_answers_503_not_500(client, app, tenant, monkey
 
 
 async def test_a_served_app_freezes_its_start_up_heap(settings, clock):
-    """`relance serve` starts its app with freeze_heap: what start-up built leaves the cyclic
-    collector's generations (full collections stalled requests); other apps leave the GC alone."""
+    """`relance serve` starts its app with freeze_heap: its routes are built at start-up, and
+    what start-up built leaves the cyclic collector's generations (full collections stalled
+    requests); other apps leave the GC alone and build their routes when first asked."""
     import gc
 
     from app.main import create_app
@@ -115,9 +116,12 @@ async def test_a_served_app_freezes_its_start_up_heap(settings, clock):
     plain = create_app(settings, clock=clock, migrate_on_start=False)
     async with plain.router.lifespan_context(plain):
         assert gc.get_freeze_count() == 0
+        assert plain.openapi_schema is None
     served = create_app(settings, clock=clock, migrate_on_start=False, freeze_heap=True)
     try:
         async with served.router.lifespan_context(served):
             assert gc.get_freeze_count() > 0
+            # Its routes and its OpenAPI schema were built before its first request.
+            assert served.openapi_schema is not None
     finally:
         gc.unfreeze()
