@@ -187,22 +187,29 @@ def _as_text(amount: ColumnElement[Decimal]) -> ColumnElement[str]:
 def aged_balance_statement(
     tenant_id: str, as_of: dt.date, *, currency: str, creditor_id: str | None
 ) -> Select[Any]:
-    """One row per debtor with a balance, largest total first: the count and amount of each
-    bucket in AGING_BUCKETS order, then the debtor's total count and amount. A plain GROUP BY:
-    the planner hashes it, in parallel on a large ledger (a GROUPING SETS total row instead
-    made it sort every outstanding invoice, twice slower; bench/README.md)."""
+    """One row per debtor with a balance, largest total first: the debtor's id and name, the
+    count and amount of each bucket in AGING_BUCKETS order, then the total count and amount.
+    A plain GROUP BY of the invoices by debtor, which the planner hashes (in parallel on a large
+    ledger; a GROUPING SETS total row made it sort every invoice, twice slower), then the
+    debtors' names joined to the groups (9 % faster than joined to every invoice first:
+    bench/README.md)."""
     b = _balances(tenant_id, as_of, currency=currency, creditor_id=creditor_id)
     ranges = _late_ranges(_days_late(as_of, b.c.due_date))
-    columns: list[ColumnElement[Any]] = []
+    cells: list[ColumnElement[Any]] = []
     for name in AGING_BUCKETS:
-        columns.append(func.count().filter(ranges[name]))
-        columns.append(_as_text(func.sum(b.c.balance).filter(ranges[name])))
+        cells.append(func.count().filter(ranges[name]).label(f"n_{name}"))
+        cells.append(_as_text(func.sum(b.c.balance).filter(ranges[name])).label(f"a_{name}"))
     total = func.sum(b.c.balance)
+    cells += [func.count().label("n_total"), _as_text(total).label("a_total")]
+    per_debtor = (
+        select(b.c.debtor_id, total.label("total"), *cells)
+        .group_by(b.c.debtor_id)
+        .subquery("per_debtor")
+    )
     return (
-        select(Debtor.id, Debtor.name, *columns, func.count(), _as_text(total))
-        .select_from(b.join(Debtor, Debtor.id == b.c.debtor_id))
-        .group_by(Debtor.id)
-        .order_by(total.desc(), Debtor.name, Debtor.id)
+        select(Debtor.id, Debtor.name, *(per_debtor.c[cell.name] for cell in cells))
+        .join_from(per_debtor, Debtor, Debtor.id == per_debtor.c.debtor_id)
+        .order_by(per_debtor.c.total.desc(), Debtor.name, Debtor.id)
     )
 
 
