@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import column, inspect, select, text
+from sqlalchemy import bindparam, column, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -355,6 +355,17 @@ def _is_new(invoice: Any) -> bool:
     return state is None or state.transient or state.pending
 
 
+# The changed invoices, locked in id order and re-read with what the flush wrote. Built once:
+# built per refresh, with its cache key, it cost about 57 µs of CPU (bench/README.md).
+_LOCK_AND_REREAD = (
+    select(Invoice)
+    .where(Invoice.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Invoice.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> None:
     """The before-commit hook: refresh every invoice marked changed, then write the events the
     changes caused, with each invoice as the API now shows it.
@@ -370,17 +381,7 @@ async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> Non
     _plan_new(new, await load_engine_inputs(session, new, clock, new=True), clock)
     await session.flush()  # what the ledger changed, and the new invoices with their plan
     if stored:
-        invoices = list(
-            (
-                await session.execute(
-                    select(Invoice)
-                    .where(Invoice.id.in_(stored))
-                    .order_by(Invoice.id)
-                    .with_for_update()
-                    .execution_options(populate_existing=True)
-                )
-            ).scalars()
-        )
+        invoices = list((await session.execute(_LOCK_AND_REREAD, {"ids": stored})).scalars())
         inputs_by_id = await load_engine_inputs(session, invoices, clock)
         await store_answers(
             session,
