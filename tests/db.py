@@ -82,10 +82,9 @@ def test_database() -> Iterator[str]:
 
 
 # Heap pages the tables may hold, dead rows included, before the next emptying truncates them.
-# DELETE leaves dead rows behind (the test servers run without autovacuum), which later scans
+# DELETE leaves dead rows behind (the local server runs without autovacuum), which later scans
 # would read; TRUNCATE starts the files anew but costs about 140 ms for the ~40 tables.
 _MOST_PAGES_BEFORE_TRUNCATE = 512
-_CLEARING_SCRIPTS: dict[str, tuple[str, str]] = {}
 
 _TABLES = text(
     "SELECT quote_ident(c.relname) FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
@@ -126,10 +125,8 @@ async def empty_all_tables(engine: AsyncEngine) -> None:
     by DELETE, much cheaper than TRUNCATE on tables holding a few rows, and by TRUNCATE once
     the dead rows add up."""
     async with engine.connect() as conn:
-        key = engine.url.render_as_string(hide_password=False)
-        if key not in _CLEARING_SCRIPTS:
-            _CLEARING_SCRIPTS[key] = await _clearing_scripts(conn)
-        deleting, truncating = _CLEARING_SCRIPTS[key]
+        # Read from the catalog each time (a few ms): a test may have added a table.
+        deleting, truncating = await _clearing_scripts(conn)
         pages = (await conn.execute(_HEAP_PAGES)).scalar_one()
         await conn.commit()
         script = truncating if pages > _MOST_PAGES_BEFORE_TRUNCATE else deleting
