@@ -242,7 +242,7 @@ async def aged_balance(
         for row in rows
     ]
     # The totals add up the debtors' cells as written, exactly (Decimal, 2 decimals each).
-    columns = list(zip(*rows, strict=True)) if rows else [()] * (2 + 2 * len(_CELLS) + 2)
+    columns = list(zip(*rows, strict=True)) or [()] * len(stmt.selected_columns)
     counts = {b: sum(columns[n]) for b, n, _ in _CELLS}
     amounts = {b: sum(map(Decimal, columns[a]), ZERO) for b, _, a in _CELLS}
     return {
