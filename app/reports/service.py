@@ -195,6 +195,7 @@ def aged_balance_statement(
     bench/README.md)."""
     b = _balances(tenant_id, as_of, currency=currency, creditor_id=creditor_id)
     ranges = _late_ranges(_days_late(as_of, b.c.due_date))
+    # _count_sum's pairs, with the amounts as text.
     cells: list[ColumnElement[Any]] = []
     for name in AGING_BUCKETS:
         cells.append(func.count().filter(ranges[name]).label(f"n_{name}"))
