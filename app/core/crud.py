@@ -8,7 +8,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import flush
+from app.core.db import flush, remember_locked
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 
 M = TypeVar("M")
@@ -25,19 +25,25 @@ def _owned(model: type[Any], lock: bool) -> Select[Any]:
         stmt = select(model).where(
             model.id == bindparam("object_id"), model.tenant_id == bindparam("tenant_id")
         )
-        stmt = _OWNED[(model, lock)] = stmt.with_for_update() if lock else stmt
+        if lock:
+            # The row as locked, even over an object the session holds already.
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        _OWNED[(model, lock)] = stmt
     return stmt
 
 
 async def get_owned(
     session: AsyncSession, model: type[M], tenant_id: str, object_id: str, *, lock: bool = False
 ) -> M:
-    """The tenant's object with that id; another tenant's answers 404 exactly like a missing one."""
+    """The tenant's object with that id; another tenant's answers 404 exactly like a missing one.
+    `lock`: its row locked FOR UPDATE until the transaction ends (`remember_locked`)."""
     params = {"object_id": object_id, "tenant_id": tenant_id}
     found: M | None = (await session.execute(_owned(model, lock), params)).scalar_one_or_none()
     if found is None:
         label = getattr(model, "__label__", model.__name__.lower())
         raise NotFound(f"No {label} {object_id}.")
+    if lock:
+        remember_locked(session, found)
     return found
 
 

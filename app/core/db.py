@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     Update,
+    event,
     func,
     inspect,
 )
@@ -34,7 +35,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.sql import TextClause
 
 from app.core.clock import Clock
@@ -200,6 +201,40 @@ async def rows_by_id(
     return await rows_where(conn, model, "id", ids)
 
 
+@functools.cache
+def rows_as_array(table: Table, column: str, param: str) -> str:
+    """A scalar subquery: the rows of `table` whose `column` is one of the array parameter
+    `param` (e.g. "$2"), as an array of anonymous records of every column in the table's order,
+    which asyncpg decodes into tuples of native values (`named_rows` names them). NULL when
+    there are none."""
+    assert isinstance(table.c[column].type, String), "the array is cast to varchar[]"
+    values = ", ".join(f"t.{c.name}" for c in table.columns)
+    return (
+        f"(SELECT array_agg(ROW({values})) "  # noqa: S608 - the names are the models'
+        f"FROM (SELECT DISTINCT unnest({param}::varchar[]) AS value) v "
+        f"JOIN {table.name} t ON t.{column} = v.value)"
+    )
+
+
+def named_rows(model: Any, records: Iterable[Any] | None) -> list[SimpleNamespace]:
+    """`rows_as_array`'s records, each with its columns as attributes (as `rows_where`'s)."""
+    names = [c.name for c in model.__table__.columns]
+    return [SimpleNamespace(**dict(zip(names, record, strict=True))) for record in records or ()]
+
+
+async def rows_where_many(
+    conn: AsyncConnection, queries: Sequence[tuple[Any, str, Iterable[str]]]
+) -> list[list[SimpleNamespace]]:
+    """`rows_where` of each (model, column, values), all in one round trip."""
+    sql = "SELECT " + ", ".join(
+        rows_as_array(model.__table__, column, f"${n}")
+        for n, (model, column, _) in enumerate(queries, 1)
+    )
+    args = [list(values) for _, _, values in queries]
+    record = await on_driver(conn, lambda driver: driver.fetchrow(sql, *args))
+    return [named_rows(model, record[n]) for n, (model, _, _) in enumerate(queries)]
+
+
 # --- the unit of work ----------------------------------------------------------------------------
 # One commit boundary for requests, the sweep and the CLI. Ledger writes end with
 # `mark_invoice_changed`; `flush` (always run before the commit) hands every invoice marked since
@@ -232,12 +267,28 @@ _HOOKS = "relance.before_commit"
 _CHANGES = "relance.invoice_changes"
 
 
+class UnitOfWorkSession(Session):
+    """The service's sessions (`make_sessionmaker`): they know which rows their transaction
+    locked (`remember_locked`)."""
+
+
+@event.listens_for(UnitOfWorkSession, "after_commit")
+@event.listens_for(UnitOfWorkSession, "after_soft_rollback")
+def _forget_locks(session: Session, *_: Any) -> None:
+    # The transaction's locks end with it; a savepoint's rollback may have released some.
+    session.info.pop(_LOCKED, None)
+
+
 def make_sessionmaker(
     engine: AsyncEngine, before_commit: Sequence[BeforeCommit] = ()
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions that run `before_commit` on the invoices marked changed, at each `flush`."""
     return async_sessionmaker(
-        engine, expire_on_commit=False, autoflush=False, info={_HOOKS: tuple(before_commit)}
+        engine,
+        sync_session_class=UnitOfWorkSession,
+        expire_on_commit=False,
+        autoflush=False,
+        info={_HOOKS: tuple(before_commit)},
     )
 
 
@@ -269,6 +320,24 @@ def loaded(session: AsyncSession, model: type[Any], object_id: str) -> Any | Non
         return found
     identity_map = session.sync_session.identity_map
     return identity_map.get(inspect(model).identity_key_from_primary_key((object_id,)))
+
+
+_LOCKED = "relance.locked"
+
+
+def remember_locked(session: AsyncSession, obj: Any) -> None:
+    """`obj` was just read from its row locked FOR UPDATE (populate_existing): until the
+    transaction ends only this session can change the row, so the object is the row."""
+    session.info.setdefault(_LOCKED, {})[type(obj), inspect(obj).identity] = obj
+
+
+def is_locked_and_current(session: AsyncSession, obj: Any) -> bool:
+    """Whether `obj` is what this transaction locked (`remember_locked`) and has every attribute
+    loaded: after a flush (which RETURNs what the server set) it is its row as stored, and a
+    before-commit hook need not read it again. A commit or any rollback forgets the locks."""
+    state = inspect(obj)
+    locked = session.info.get(_LOCKED, {}).get((type(obj), state.identity))
+    return locked is obj and not state.expired_attributes
 
 
 async def flush(session: AsyncSession) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -23,7 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.clock import Clock
-from app.core.db import InvoiceChanges, loaded, on_driver, rows_by_id
+from app.core.db import (
+    InvoiceChanges,
+    is_locked_and_current,
+    loaded,
+    named_rows,
+    on_driver,
+    remember_locked,
+    rows_as_array,
+    rows_by_id,
+)
 from app.escalation.actions.models import Action
 from app.escalation.engine import (
     ActionType,
@@ -142,12 +151,13 @@ class _History:
     plans: dict[str, tuple[tuple[Installment, ...], Decimal]] = field(default_factory=dict)
 
 
-# The engine's history of a batch of invoices in one round trip through the driver: each kind
-# aggregated into an array of anonymous records, which asyncpg decodes into tuples of native
-# values. It was six ORM queries, each costing several times the driver's CPU (bench/README.md).
+# The engine's history of a batch of invoices, and the debtors and creditors the caller does not
+# know yet, in one round trip through the driver: each kind aggregated into an array of
+# anonymous records, which asyncpg decodes into tuples of native values. It was six ORM queries,
+# each costing several times the driver's CPU, then three driver queries (bench/README.md).
 # The ids are joined (a set), not tested with `= ANY(...)`: in a generic plan PostgreSQL compares
 # each row scanned with every element of a parameter array (13 ms for 500 ids on 640 actions).
-_HISTORY = """
+_HISTORY = f"""
 WITH ids AS MATERIALIZED (SELECT DISTINCT unnest($1::varchar[]) AS id)
 SELECT
   (SELECT array_agg(ROW(a.id, a.invoice_id, a.type, a.channel, a.performed_at,
@@ -164,15 +174,63 @@ SELECT
      FROM ids JOIN payment_plans pl ON pl.invoice_id = ids.id AND pl.status = 'active') AS plans,
   (SELECT array_agg(ROW(i.plan_id, i.due_date, i.amount) ORDER BY i.plan_id, i.seq)
      FROM ids JOIN payment_plans pl ON pl.invoice_id = ids.id AND pl.status = 'active'
-     JOIN payment_plan_installments i ON i.plan_id = pl.id) AS installments
-"""
+     JOIN payment_plan_installments i ON i.plan_id = pl.id) AS installments,
+  {rows_as_array(Debtor.__table__, "id", "$2")} AS debtors,
+  {rows_as_array(Creditor.__table__, "id", "$3")} AS creditors
+"""  # noqa: S608 - no input in the text: the names are the models'
 
 
-async def _history(session: AsyncSession, invoices: Sequence[Invoice], clock: Clock) -> _History:
+@dataclass
+class _Parties:
+    """Debtor id -> debtor and creditor id -> creditor: ORM objects of the session, rows the
+    caller remembered (`remember_loaded`), or rows read here (their columns as attributes)."""
+
+    debtors: dict[str, Any]
+    creditors: dict[str, Any]
+
+    @classmethod
+    def known(cls, session: AsyncSession, invoices: Sequence[Invoice]) -> _Parties:
+        def by_id(model: Any, ids: set[str]) -> dict[str, Any]:
+            found = {object_id: loaded(session, model, object_id) for object_id in ids}
+            return {object_id: row for object_id, row in found.items() if row is not None}
+
+        return cls(
+            by_id(Debtor, {i.debtor_id for i in invoices}),
+            by_id(Creditor, {i.creditor_id for i in invoices}),
+        )
+
+    def missing(self, invoices: Sequence[Invoice]) -> tuple[list[str], list[str]]:
+        return (
+            sorted({i.debtor_id for i in invoices} - self.debtors.keys()),
+            sorted({i.creditor_id for i in invoices} - self.creditors.keys()),
+        )
+
+    def _of(self, model: Any) -> dict[str, Any]:
+        return self.debtors if model is Debtor else self.creditors
+
+    def add(self, model: Any, rows: Iterable[Any]) -> None:
+        self._of(model).update({row.id: row for row in rows})
+
+    async def read_missing(self, session: AsyncSession, invoices: Sequence[Invoice]) -> None:
+        """The missing ones, one driver query per model (when there is no history to read)."""
+        for model, ids in zip((Debtor, Creditor), self.missing(invoices), strict=True):
+            if ids:
+                self.add(model, await rows_by_id(await session.connection(), model, ids))
+
+
+async def _history(
+    session: AsyncSession, invoices: Sequence[Invoice], clock: Clock, parties: _Parties
+) -> _History:
+    """The invoices' history; the debtors and creditors missing from `parties` are added."""
     ids = [i.id for i in invoices]
+    debtor_ids, creditor_ids = parties.missing(invoices)
     found = _History()
     conn = await session.connection()
-    row = await on_driver(conn, lambda driver: driver.fetchrow(_HISTORY, ids))
+    row = await on_driver(
+        conn, lambda driver: driver.fetchrow(_HISTORY, ids, debtor_ids, creditor_ids)
+    )
+    parties.add(Debtor, named_rows(Debtor, row["debtors"]))
+    parties.add(Creditor, named_rows(Creditor, row["creditors"]))
     proof: dict[str, list[ProofFact]] = defaultdict(list)
     for action_id, status, at in row["proof"] or ():
         proof[action_id].append(ProofFact(status, clock.local_day(at)))
@@ -195,30 +253,6 @@ async def _history(session: AsyncSession, invoices: Sequence[Invoice], clock: Cl
     return found
 
 
-async def _parties(
-    session: AsyncSession, invoices: Sequence[Invoice]
-) -> tuple[dict[str, Debtor], dict[str, Policy]]:
-    """Debtor id -> debtor and creditor id -> policy: those the caller loaded already (ORM
-    objects of the session, or rows it remembered) with no query, else one driver query each
-    (`rows_by_id`)."""
-
-    async def by_id(model: Any, ids: set[str]) -> dict[str, Any]:
-        known = {}
-        for object_id in ids:
-            found = loaded(session, model, object_id)
-            if found is not None:
-                known[object_id] = found
-        missing = ids - known.keys()
-        if missing:
-            rows = await rows_by_id(await session.connection(), model, missing)
-            known |= {row.id: row for row in rows}
-        return known
-
-    debtors = await by_id(Debtor, {i.debtor_id for i in invoices})
-    creditors = await by_id(Creditor, {i.creditor_id for i in invoices})
-    return debtors, await policies_for_creditors(session, list(creditors.values()))
-
-
 async def load_engine_inputs(
     session: AsyncSession, invoices: Sequence[Invoice], clock: Clock, *, new: bool = False
 ) -> dict[str, EngineInputs]:
@@ -226,8 +260,14 @@ async def load_engine_inputs(
     kind. `new`: invoices created in this unit of work, which have no history to read."""
     if not invoices:
         return {}
-    debtors, policies = await _parties(session, invoices)
-    history = _History() if new else await _history(session, invoices, clock)
+    parties = _Parties.known(session, invoices)
+    if new:
+        history = _History()
+        await parties.read_missing(session, invoices)
+    else:
+        history = await _history(session, invoices, clock, parties)
+    debtors = parties.debtors
+    policies = await policies_for_creditors(session, list(parties.creditors.values()))
     out: dict[str, EngineInputs] = {}
     for invoice in invoices:
         installments, paid_since_plan = history.plans.get(invoice.id, ((), Decimal(0)))
@@ -372,8 +412,9 @@ async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> Non
 
     An invoice not yet INSERTed (created in this unit of work) is planned on the object, with no
     query: it has no history, and its INSERT carries the plan. The others are locked in id
-    order (concurrent refreshes cannot deadlock), re-read with what the flush wrote, evaluated in
-    one batch and stored in one statement."""
+    order (concurrent refreshes cannot deadlock) and re-read with what the flush wrote, but for
+    those the ledger locked itself and holds current (`is_locked_and_current`: a payment's,
+    an action's); all are evaluated in one batch and stored in one statement."""
     clock = changes.clock
     today = clock.today()
     new = [i for i in changes.invoices if _is_new(i)]
@@ -381,7 +422,13 @@ async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> Non
     _plan_new(new, await load_engine_inputs(session, new, clock, new=True), clock)
     await session.flush()  # what the ledger changed, and the new invoices with their plan
     if stored:
-        invoices = list((await session.execute(_LOCK_AND_REREAD, {"ids": stored})).scalars())
+        by_id = {i.id: i for i in changes.invoices if not _is_new(i)}
+        # Those the ledger locked itself (get_owned) are current since the flush: not read again.
+        unlocked = [i for i in stored if not is_locked_and_current(session, by_id[i])]
+        if unlocked:
+            for invoice in (await session.execute(_LOCK_AND_REREAD, {"ids": unlocked})).scalars():
+                remember_locked(session, invoice)
+        invoices = [by_id[i] for i in stored]
         inputs_by_id = await load_engine_inputs(session, invoices, clock)
         await store_answers(
             session,

@@ -61,3 +61,26 @@ async def test_a_statement_through_the_driver_is_in_the_sessions_transaction(app
         async with app.state.engine.connect() as conn:
             await conn.execute(text("DROP TABLE driver_probe"))
             await conn.commit()
+
+
+async def test_rows_where_many_reads_each_query_as_rows_where_does(app, client, tenant):
+    from app.core.db import rows_where_many
+    from app.ledger.creditors.models import Creditor
+
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"], address=ADDRESS)
+    async with app.state.engine.connect() as conn:
+        debtors, creditors, none = await rows_where_many(
+            conn,
+            [
+                (Debtor, "creditor_id", [creditor["id"], creditor["id"]]),
+                (Creditor, "id", [creditor["id"]]),
+                (Debtor, "id", []),
+            ],
+        )
+        (alone,) = await rows_where(conn, Debtor, "id", [debtor["id"]])
+    assert [row.id for row in debtors] == [debtor["id"]]
+    assert vars(debtors[0]) == vars(alone), "the same columns and values, JSON decoded"
+    assert isinstance(debtors[0].address, dict)
+    assert [row.id for row in creditors] == [creditor["id"]]
+    assert none == []

@@ -479,3 +479,17 @@ async def test_actions_isolation(client, tenant, other_tenant):
             f"/v1/invoices/{made['invoice']['id']}/timeline", headers=other_tenant.headers
         )
     ).status_code == 404
+
+
+async def test_an_action_answers_its_time_in_utc_as_it_is_stored(client, tenant):
+    invoice_id = (await ledger(client, tenant, issue_date="2026-01-05"))["invoice"]["id"]
+    made = await client.post(
+        f"/v1/invoices/{invoice_id}/actions",
+        json={"type": "phone_call", "performed_at": "2026-02-20T10:00:00+01:00"},
+        headers=tenant.headers,
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["performed_at"] == "2026-02-20T09:00:00Z"
+    assert made.json()["created_at"] is not None
+    read = await client.get(f"/v1/actions/{made.json()['id']}", headers=tenant.headers)
+    assert read.json() == made.json(), "the create answers what a read answers"

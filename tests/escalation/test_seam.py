@@ -199,3 +199,73 @@ async def test_a_batch_evaluates_each_distinct_new_invoice_once(client, tenant, 
     )
     plans = {(i["issue_date"], i["dunning"]["next_action_at"]) for i in listed.json()["data"]}
     assert len(plans) == 2
+
+
+def _invoice_reads(seen: list[str]) -> list[str]:
+    return [s for s in seen if s.startswith("SELECT invoices.id")]
+
+
+def _party_reads(seen: list[str]) -> list[str]:
+    """Debtors or creditors read on their own (`rows_by_id`), not with the history."""
+    return [
+        s
+        for s in seen
+        if s.startswith("SELECT t.") and (" debtors t " in s or " creditors t " in s)
+    ]
+
+
+async def test_a_payment_reads_its_invoice_once_and_its_parties_with_the_history(
+    client, tenant, app
+):
+    """The invoice the payment locked is current after the flush: the seam does not lock and
+    read it again; the debtor and creditor come with the history, in one statement."""
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    invoice = await create_invoice(client, tenant, creditor["id"], debtor["id"], amount="300.00")
+    with statements(app) as seen:
+        paid = await client.post(
+            f"/v1/invoices/{invoice['id']}/payments",
+            json={"amount": "100.00", "paid_at": "2026-03-01"},
+            headers=tenant.headers,
+        )
+    assert paid.status_code == 201, paid.text
+    reads = _invoice_reads(seen)
+    assert len(reads) == 1, seen
+    assert "FOR UPDATE" in reads[0]
+    assert len(_history_reads(seen)) == 1
+    assert not _party_reads(seen), "read with the history"
+    found = await client.get(f"/v1/invoices/{invoice['id']}", headers=tenant.headers)
+    assert found.json()["balance"] == "200.00"
+
+
+async def test_invoices_the_ledger_did_not_lock_are_locked_and_read_by_the_seam(
+    client, tenant, app
+):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    await create_invoice(client, tenant, creditor["id"], debtor["id"], issue_date="2026-01-05")
+    with statements(app) as seen:
+        patched = await client.patch(
+            f"/v1/debtors/{debtor['id']}",
+            json={"kind": "consumer", "siren": None, "siret": None},
+            headers=tenant.headers,
+        )
+    assert patched.status_code == 200, patched.text
+    assert [s for s in _invoice_reads(seen) if "FOR UPDATE" in s and " IN (" in s], seen
+
+
+async def test_a_timeline_is_three_statements(client, tenant, app):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    invoice = await create_invoice(client, tenant, creditor["id"], debtor["id"])
+    await client.post(
+        f"/v1/invoices/{invoice['id']}/payments",
+        json={"amount": "100.00", "paid_at": "2026-03-01"},
+        headers=tenant.headers,
+    )
+    with statements(app) as seen:
+        found = await client.get(f"/v1/invoices/{invoice['id']}/timeline", headers=tenant.headers)
+    assert found.status_code == 200, found.text
+    # The invoice; its history with its parties; every kind of item.
+    assert len(seen) == 3, seen
+    assert [i["type"] for i in found.json()["items"] if i["kind"] == "payment"] == ["payment"]

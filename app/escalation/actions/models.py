@@ -16,6 +16,8 @@ class Action(Base):
     records (PATCH only completes proof, note and outcome)."""
 
     __tablename__ = "actions"
+    # created_at and updated_at come back with the INSERT (RETURNING): no second read.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __table_args__ = (
         Index("ix_actions_invoice_id_performed_at", "invoice_id", "performed_at"),
         # The registered-mail callbacks find the letter by the provider's id, in one tenant.

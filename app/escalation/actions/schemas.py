@@ -185,6 +185,7 @@ class ActionCreate(InputModel):
             raise ValueError("performed_at needs a UTC offset")
         if not 1900 <= self.performed_at.year <= 9000:  # near year 1 or 9999 it overflows
             raise ValueError("performed_at is out of range (years 1900 to 9000)")
+        self.performed_at = self.performed_at.astimezone(dt.UTC)  # as stored and answered
         if self.type == "formal_notice":
             if self.channel not in FORMAL_NOTICE_CHANNELS:
                 raise ValueError(

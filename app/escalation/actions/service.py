@@ -287,7 +287,6 @@ async def record_action(
     session.add(action)
     mark_invoice_changed(session, invoice, clock)
     await flush_or_conflict(session, _CONFLICTS)
-    await session.refresh(action)
     return action
 
 

@@ -27,6 +27,8 @@ POLICY_FOREIGN_KEY = "fk_creditors_tenant_id_policy_ref_dunning_policies"
 
 class Creditor(Base):
     __tablename__ = "creditors"
+    # created_at and updated_at come back with the INSERT (RETURNING): no second read.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __table_args__ = (
         Index(
             "uq_creditors_tenant_id_external_id",

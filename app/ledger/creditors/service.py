@@ -41,7 +41,6 @@ async def create_creditor(
     creditor = Creditor(id=new_id("cred"), tenant_id=tenant_id, **values)
     session.add(creditor)
     await flush_or_conflict(session, _CONFLICTS, _REFERENCES)
-    await session.refresh(creditor)
     return creditor
 
 

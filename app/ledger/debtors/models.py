@@ -14,6 +14,8 @@ from app.legal.interest import DebtorKind
 
 class Debtor(Base):
     __tablename__ = "debtors"
+    # created_at and updated_at come back with the INSERT (RETURNING): no second read.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __table_args__ = (
         Index(
             "uq_debtors_creditor_id_external_id",

@@ -112,7 +112,7 @@ class LreConsent(InputModel):
     def _aware(cls, value: dt.datetime) -> dt.datetime:
         if value.tzinfo is None:
             raise ValueError("given_at needs a UTC offset (RFC 3339)")
-        return value
+        return value.astimezone(dt.UTC)  # as stored and answered
 
 
 class LreConsentOut(BaseModel):

@@ -89,7 +89,6 @@ async def create_debtor(session: AsyncSession, tenant_id: str, data: DebtorCreat
     debtor = Debtor(id=new_id("debt"), tenant_id=tenant_id, **values)
     session.add(debtor)
     await flush_or_conflict(session, _CONFLICTS)
-    await session.refresh(debtor)
     return debtor
 
 
