@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import functools
@@ -27,7 +28,7 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -199,6 +200,19 @@ async def rows_by_id(
 ) -> list[SimpleNamespace]:
     """`rows_where` by primary key."""
     return await rows_where(conn, model, "id", ids)
+
+
+@functools.cache
+def _named_tuple(fields: tuple[str, ...]) -> Any:
+    return collections.namedtuple("Row", fields)
+
+
+def named_tuples(result: Result[Any]) -> list[Any]:
+    """A Core result's rows as named tuples, for readers that take attributes: SQLAlchemy's
+    `Row` answers each attribute through a lookup in Python, which made `to_out` of an invoice
+    cost 24 µs instead of 6 (bench/README.md)."""
+    make = _named_tuple(tuple(result.keys()))._make
+    return list(map(make, result.all()))
 
 
 @functools.cache

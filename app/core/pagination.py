@@ -17,6 +17,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.core.db import named_tuples
 from app.core.errors import FieldError, Unprocessable
 
 T = TypeVar("T")
@@ -112,7 +113,7 @@ async def paginate(
         stmt = stmt.where(id_column < last_id if descending else id_column > last_id)
     ordered = stmt.order_by(id_column.desc() if descending else id_column)
     result = await session.execute(ordered.limit(params.limit + 1))
-    rows = result.scalars().all() if isinstance(session, AsyncSession) else result.all()
+    rows = result.scalars().all() if isinstance(session, AsyncSession) else named_tuples(result)
     has_more = len(rows) > params.limit
     rows = rows[: params.limit]
     next_cursor = (

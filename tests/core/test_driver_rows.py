@@ -84,3 +84,18 @@ async def test_rows_where_many_reads_each_query_as_rows_where_does(app, client, 
     assert isinstance(debtors[0].address, dict)
     assert [row.id for row in creditors] == [creditor["id"]]
     assert none == []
+
+
+async def test_named_tuples_answer_the_attributes_a_core_row_answers(app, client, tenant):
+    from sqlalchemy import select
+
+    from app.core.db import named_tuples
+
+    creditor = await create_creditor(client, tenant)
+    await create_debtor(client, tenant, creditor["id"], address=ADDRESS)
+    stmt = select(*Debtor.__table__.columns).where(Debtor.creditor_id == creditor["id"])
+    async with app.state.engine.connect() as conn:
+        (row,) = (await conn.execute(stmt)).all()
+        (named,) = named_tuples(await conn.execute(stmt))
+    assert named._asdict() == dict(row._mapping)
+    assert named.address == row.address == ADDRESS
