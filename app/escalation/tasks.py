@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.core.clock import Clock
 from app.core.db import unit_of_work
 from app.core.metrics import SWEEP_DUE_ROWS, SWEEP_DURATION
+from app.core.scheduler import in_turns
 from app.escalation.engine import Occurrence
 from app.escalation.grouping.tasks import DebtorSweep, preview_debtors, sweep_debtors
 from app.escalation.policy import Policy
@@ -173,7 +174,9 @@ async def sweep_batch(
         grouped = [i for i in invoices if inputs[i.id].policy.grouping == "debtor"]
         debtors = await sweep_debtors(session, clock, grouped, claim_of=claim_of)
         invoices = [i for i in invoices if inputs[i.id].policy.grouping != "debtor"]
-    evaluations = {invoice.id: inputs[invoice.id].evaluate(today) for invoice in invoices}
+    evaluations = {
+        invoice.id: inputs[invoice.id].evaluate(today) async for invoice in in_turns(invoices)
+    }
     answers: list[tuple[Invoice, dict[str, Any]]] = []
     for invoice in invoices:
         evaluation = evaluations[invoice.id]
@@ -194,7 +197,7 @@ async def sweep_batch(
         for invoice in invoices
         for occurrence in evaluations[invoice.id].due
     ]
-    for invoice, occurrence, policy in due + debtors.per_invoice:
+    async for invoice, occurrence, policy in in_turns(due + debtors.per_invoice):
         data = event_data(invoice, occurrence, policy, today)
         if occurrence.event_type == "invoice.formal_notice_required" and claim_of:
             # The mise en demeure states the amounts: give the consumer of the event the claim.
