@@ -25,89 +25,96 @@ INVOICES = int(os.environ.get("ROUTE_COSTS_INVOICES", "5000"))
 DEBTORS = int(os.environ.get("ROUTE_COSTS_DEBTORS", "20"))
 
 
+Kinds = dict[str, Callable[[], Awaitable[httpx.Response]]]
+
+
+async def seeded_kinds(client: httpx.AsyncClient, key: dict[str, str]) -> Kinds:
+    """The ledger seeded (INVOICES over DEBTORS), and a call of each kind of request on it."""
+    creditor = await client.post(
+        "/v1/creditors", json={"name": "C", "siren": "732829320"}, headers=key
+    )
+    creditor_id = creditor.json()["id"]
+    debtors = []
+    for n in range(DEBTORS):
+        made = await client.post(
+            "/v1/debtors",
+            json={"creditor_id": creditor_id, "kind": "business", "name": f"D{n}"},
+            headers=key,
+        )
+        debtors.append(made.json()["id"])
+    today = dt.date.today()
+    serial = 0
+
+    def invoice(due_in_days: int) -> dict[str, Any]:
+        nonlocal serial
+        serial += 1
+        return {
+            "creditor_id": creditor_id,
+            "debtor_id": debtors[serial % DEBTORS],
+            "number": f"N-{serial}",
+            "issue_date": (today - dt.timedelta(days=30)).isoformat(),
+            "due_date": (today + dt.timedelta(days=due_in_days)).isoformat(),
+            "amount": "500.00",
+        }
+
+    for _ in range(INVOICES // 1000):
+        items = [invoice(5 - serial % 40) for _ in range(1000)]
+        made = await client.post("/v1/invoices/batch", json={"invoices": items}, headers=key)
+        assert made.status_code == 200, made.text
+    database = await asyncpg.connect(f"{SERVER}/{DATABASE}")
+    try:
+        # Statistics as a served process keeps them (analyze_stale_tables), not as seeded.
+        await database.execute("ANALYZE")
+        ids = [r["id"] for r in await database.fetch("SELECT id FROM invoices ORDER BY random()")]
+    finally:
+        await database.close()
+    picked = iter(range(10**9))
+
+    def some_invoice() -> str:
+        return str(ids[next(picked) % len(ids)])
+
+    now = dt.datetime.now(dt.UTC).isoformat()
+    kinds: Kinds = {
+        "create": lambda: client.post("/v1/invoices", json=invoice(-3), headers=key),
+        "get": lambda: client.get(f"/v1/invoices/{some_invoice()}", headers=key),
+        "payment": lambda: client.post(
+            f"/v1/invoices/{some_invoice()}/payments",
+            json={"amount": "10.00", "paid_at": today.isoformat()},
+            headers=key,
+        ),
+        "action": lambda: client.post(
+            f"/v1/invoices/{some_invoice()}/actions",
+            json={"type": "phone_call", "performed_at": now},
+            headers=key,
+        ),
+        "dispute": lambda: client.post(
+            f"/v1/invoices/{some_invoice()}/disputes", json={"reason": "quality"}, headers=key
+        ),
+        "timeline": lambda: client.get(f"/v1/invoices/{some_invoice()}/timeline", headers=key),
+        "overdue": lambda: client.get(
+            "/v1/invoices", params={"limit": 50, "overdue": True}, headers=key
+        ),
+        "events": lambda: client.get("/v1/events", params={"limit": 100}, headers=key),
+        "aged": lambda: client.get(
+            "/v1/reports/aged-balance", params={"creditor_id": creditor_id}, headers=key
+        ),
+        "debtor": lambda: client.post(
+            "/v1/debtors",
+            json={"creditor_id": creditor_id, "kind": "business", "name": "Soak SAS"},
+            headers=key,
+        ),
+        "batch50": lambda: client.post(
+            "/v1/invoices/batch",
+            json={"invoices": [invoice(-3) for _ in range(50)]},
+            headers=key,
+        ),
+    }
+    return kinds
+
+
 async def main(count: int, only: list[str] | None) -> None:
     async with in_process(log_level="ERROR", freeze_heap=True) as (client, key):
-        creditor = await client.post(
-            "/v1/creditors", json={"name": "C", "siren": "732829320"}, headers=key
-        )
-        creditor_id = creditor.json()["id"]
-        debtors = []
-        for n in range(DEBTORS):
-            made = await client.post(
-                "/v1/debtors",
-                json={"creditor_id": creditor_id, "kind": "business", "name": f"D{n}"},
-                headers=key,
-            )
-            debtors.append(made.json()["id"])
-        today = dt.date.today()
-        serial = 0
-
-        def invoice(due_in_days: int) -> dict[str, Any]:
-            nonlocal serial
-            serial += 1
-            return {
-                "creditor_id": creditor_id,
-                "debtor_id": debtors[serial % DEBTORS],
-                "number": f"N-{serial}",
-                "issue_date": (today - dt.timedelta(days=30)).isoformat(),
-                "due_date": (today + dt.timedelta(days=due_in_days)).isoformat(),
-                "amount": "500.00",
-            }
-
-        for _ in range(INVOICES // 1000):
-            items = [invoice(5 - serial % 40) for _ in range(1000)]
-            made = await client.post("/v1/invoices/batch", json={"invoices": items}, headers=key)
-            assert made.status_code == 200, made.text
-        database = await asyncpg.connect(f"{SERVER}/{DATABASE}")
-        try:
-            # Statistics as a served process keeps them (analyze_stale_tables), not as seeded.
-            await database.execute("ANALYZE")
-            ids = [
-                r["id"] for r in await database.fetch("SELECT id FROM invoices ORDER BY random()")
-            ]
-        finally:
-            await database.close()
-        picked = iter(range(10**9))
-
-        def some_invoice() -> str:
-            return str(ids[next(picked) % len(ids)])
-
-        now = dt.datetime.now(dt.UTC).isoformat()
-        kinds: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
-            "create": lambda: client.post("/v1/invoices", json=invoice(-3), headers=key),
-            "get": lambda: client.get(f"/v1/invoices/{some_invoice()}", headers=key),
-            "payment": lambda: client.post(
-                f"/v1/invoices/{some_invoice()}/payments",
-                json={"amount": "10.00", "paid_at": today.isoformat()},
-                headers=key,
-            ),
-            "action": lambda: client.post(
-                f"/v1/invoices/{some_invoice()}/actions",
-                json={"type": "phone_call", "performed_at": now},
-                headers=key,
-            ),
-            "dispute": lambda: client.post(
-                f"/v1/invoices/{some_invoice()}/disputes", json={"reason": "quality"}, headers=key
-            ),
-            "timeline": lambda: client.get(f"/v1/invoices/{some_invoice()}/timeline", headers=key),
-            "overdue": lambda: client.get(
-                "/v1/invoices", params={"limit": 50, "overdue": True}, headers=key
-            ),
-            "events": lambda: client.get("/v1/events", params={"limit": 100}, headers=key),
-            "aged": lambda: client.get(
-                "/v1/reports/aged-balance", params={"creditor_id": creditor_id}, headers=key
-            ),
-            "debtor": lambda: client.post(
-                "/v1/debtors",
-                json={"creditor_id": creditor_id, "kind": "business", "name": "Soak SAS"},
-                headers=key,
-            ),
-            "batch50": lambda: client.post(
-                "/v1/invoices/batch",
-                json={"invoices": [invoice(-3) for _ in range(50)]},
-                headers=key,
-            ),
-        }
+        kinds = await seeded_kinds(client, key)
         print(f"{'request':10s} {'wall µs':>9s} {'CPU µs':>9s}")
         for name in only or list(kinds):
             call = kinds[name]
