@@ -170,17 +170,30 @@ async def driver_fetch(
     return records
 
 
-@functools.cache
-def _select_where(table: Table, column: str) -> tuple[str, tuple[str, ...]]:
+def _rows_in(table: Table, column: str, param: str) -> tuple[str, str]:
+    """Every column of `table` (in its order, as `named_rows` names them) and the FROM of its
+    rows whose `column` is one of the array parameter `param` (e.g. "$1"). Joined as a set, not
+    `= ANY($1)`: see _HISTORY in app/escalation/service.py."""
     assert isinstance(table.c[column].type, String), "the array is cast to varchar[]"
-    names = tuple(c.name for c in table.columns)
-    # Joined as a set, not `= ANY($1)`: see _HISTORY in app/escalation/service.py.
-    sql = (
-        f"SELECT {', '.join(f't.{name}' for name in names)} "  # noqa: S608
-        f"FROM (SELECT DISTINCT unnest($1::varchar[]) AS value) v "
+    columns = ", ".join(f"t.{c.name}" for c in table.columns)
+    source = (
+        f"FROM (SELECT DISTINCT unnest({param}::varchar[]) AS value) v "
         f"JOIN {table.name} t ON t.{column} = v.value"
     )
-    return sql, names
+    return columns, source
+
+
+@functools.cache
+def _select_where(table: Table, column: str) -> str:
+    columns, source = _rows_in(table, column, "$1")
+    return f"SELECT {columns} {source}"
+
+
+def named_rows(model: Any, records: Iterable[Any] | None) -> list[SimpleNamespace]:
+    """Records of every column of `model` in its table's order (`rows_where`'s, or
+    `rows_as_array`'s), each with its columns as attributes."""
+    names = [c.name for c in model.__table__.columns]
+    return [SimpleNamespace(**dict(zip(names, record, strict=True))) for record in records or ()]
 
 
 async def rows_where(
@@ -190,9 +203,8 @@ async def rows_where(
     trip), each with its columns as attributes as the ORM object would have them (JSON decoded
     by the codec SQLAlchemy's dialect sets on each connection): for readers only, in no
     particular order."""
-    sql, names = _select_where(model.__table__, column)
-    records = await on_driver(conn, lambda driver: driver.fetch(sql, list(values)))
-    return [SimpleNamespace(**dict(zip(names, record, strict=True))) for record in records]
+    sql = _select_where(model.__table__, column)
+    return named_rows(model, await on_driver(conn, lambda driver: driver.fetch(sql, list(values))))
 
 
 async def rows_by_id(
@@ -217,23 +229,11 @@ def named_tuples(result: Result[Any]) -> list[Any]:
 
 @functools.cache
 def rows_as_array(table: Table, column: str, param: str) -> str:
-    """A scalar subquery: the rows of `table` whose `column` is one of the array parameter
-    `param` (e.g. "$2"), as an array of anonymous records of every column in the table's order,
-    which asyncpg decodes into tuples of native values (`named_rows` names them). NULL when
-    there are none."""
-    assert isinstance(table.c[column].type, String), "the array is cast to varchar[]"
-    values = ", ".join(f"t.{c.name}" for c in table.columns)
-    return (
-        f"(SELECT array_agg(ROW({values})) "  # noqa: S608 - the names are the models'
-        f"FROM (SELECT DISTINCT unnest({param}::varchar[]) AS value) v "
-        f"JOIN {table.name} t ON t.{column} = v.value)"
-    )
-
-
-def named_rows(model: Any, records: Iterable[Any] | None) -> list[SimpleNamespace]:
-    """`rows_as_array`'s records, each with its columns as attributes (as `rows_where`'s)."""
-    names = [c.name for c in model.__table__.columns]
-    return [SimpleNamespace(**dict(zip(names, record, strict=True))) for record in records or ()]
+    """A scalar subquery: `rows_where`'s rows as an array of anonymous records, which asyncpg
+    decodes into tuples of native values (`named_rows` names them); NULL when there are none.
+    `param`: the array parameter, e.g. "$2"."""
+    columns, source = _rows_in(table, column, param)
+    return f"(SELECT array_agg(ROW({columns})) {source})"
 
 
 async def rows_where_many(
