@@ -19,10 +19,14 @@ from app.outbox.webhooks.models import WebhookDelivery
 
 # A claimed delivery keeps its lease this long after its last renewal. The worker sending it
 # renews it every LEASE_RENEWAL (three chances before it lapses), so a live worker keeps it
-# through a 15 s attempt, while a dead worker's rows come back, and stop counting against their
-# endpoint's cap, within LEASE of its death.
+# through a 15 s attempt, while a dead worker's rows stop counting against their endpoint's cap
+# within LEASE of its death. Another worker takes a lapsed delivery over only TAKEOVER_GRACE
+# later: a live worker that could not renew in time (its CPU starved, its pool exhausted) and
+# is still sending gets LEASE + TAKEOVER_GRACE before the delivery can be sent twice (the
+# two-replica test under a concurrent suite sent 3 in 10,000 twice with 6 s and no grace).
 LEASE = dt.timedelta(seconds=6)
 LEASE_RENEWAL = dt.timedelta(seconds=2)
+TAKEOVER_GRACE = dt.timedelta(seconds=10)
 
 # One INSERT ... SELECT for a whole batch of events. The endpoints are read FOR SHARE, so an
 # endpoint being disabled or deleted concurrently waits for this transaction and then cancels
@@ -135,7 +139,8 @@ _CLAIM = text(
               AND x.status = 'pending'
               AND x.id >= :floor
               AND x.next_attempt_at <= :now
-              AND (x.locked_until IS NULL OR x.locked_until <= now())
+              AND (x.locked_until IS NULL
+                   OR x.locked_until <= now() - make_interval(secs => :takeover_grace))
             ORDER BY x.next_attempt_at, x.id
             LIMIT greatest(:per_endpoint - (
                 SELECT count(*) FROM webhook_deliveries l
@@ -182,6 +187,7 @@ async def claim_due(
         "limit": limit,
         "per_endpoint": per_endpoint,
         "lease_seconds": LEASE.total_seconds(),
+        "takeover_grace": TAKEOVER_GRACE.total_seconds(),
         "tenant_id": tenant_id,
         "floor": await claim_floor(conn),
     }
@@ -222,8 +228,8 @@ _RENEW_LEASES = text(
 )
 
 
-async def renew_leases(session: AsyncSession, delivery_ids: Sequence[str]) -> None:
-    await session.execute(
+async def renew_leases(conn: AsyncConnection, delivery_ids: Sequence[str]) -> None:
+    await conn.execute(
         _RENEW_LEASES, {"ids": list(delivery_ids), "lease_seconds": LEASE.total_seconds()}
     )
 

@@ -524,27 +524,46 @@ async def test_concurrent_workers_send_each_delivery_once(client, tenant, app, c
     assert Counter(statuses) == {"succeeded": 30}
 
 
-async def test_an_expired_lease_is_taken_over(client, tenant, app, clock, receiver, http):
+async def _lease_all(app, seconds_from_now: float) -> None:
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            update(WebhookDelivery).values(
+                locked_until=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds_from_now)
+            )
+        )
+        await session.commit()
+
+
+async def test_an_expired_lease_is_taken_over_after_the_grace(
+    client, tenant, app, clock, receiver, http
+):
+    from app.outbox.webhooks.repository import TAKEOVER_GRACE
+
     await _endpoint(client, tenant, receiver, "/lease")
     await _emit(app, tenant.id, "l1", clock)
-    async with app.state.sessionmaker() as session:
-        # A worker claimed it, then crashed: its lease is still running.
-        await session.execute(
-            update(WebhookDelivery).values(
-                locked_until=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
-            )
-        )
-        await session.commit()
+    # A worker claimed it, then crashed: its lease is still running.
+    await _lease_all(app, 30)
     assert (await _deliver(app, http, clock)).claimed == 0
-    async with app.state.sessionmaker() as session:
-        await session.execute(
-            update(WebhookDelivery).values(
-                locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-            )
-        )
-        await session.commit()
+    # Lapsed, but a worker that could not renew in time may still be sending it: not yet.
+    await _lease_all(app, -1)
+    assert (await _deliver(app, http, clock)).claimed == 0
+    await _lease_all(app, -(TAKEOVER_GRACE.total_seconds() + 1))
     assert (await _deliver(app, http, clock)).succeeded == 1
     assert len(receiver.at("/lease")) == 1
+
+
+async def test_a_lapsed_lease_frees_its_slot_before_the_takeover(
+    client, tenant, app, clock, receiver
+):
+    """The endpoint's cap counts live leases only: a dead worker's deliveries, lapsed, leave
+    room for the others at once, though they are not taken over before TAKEOVER_GRACE."""
+    await _endpoint(client, tenant, receiver, "/slots")
+    for n in range(tasks.PER_ENDPOINT_CONCURRENCY):
+        await _emit(app, tenant.id, f"held-{n}", clock)
+    await _lease_all(app, -1)
+    fresh = await _emit(app, tenant.id, "fresh", clock)
+    claimed = await tasks.claim(app.state.sessionmaker, clock, 100)
+    assert [job.event_id for job in claimed] == [fresh]
 
 
 async def test_redeliver(client, tenant, app, clock, receiver, http):
@@ -751,11 +770,13 @@ async def test_a_delivery_in_flight_keeps_its_lease_and_loses_it_when_its_worker
     client, tenant, app, clock, receiver, monkeypatch
 ):
     """Leases are short and renewed while the request runs: a live worker keeps its claim
-    past LEASE, a worker that stops renewing (a dead one) loses it within LEASE."""
+    past LEASE, a worker that stops renewing (a dead one) loses it within LEASE, and another
+    takes it over TAKEOVER_GRACE later."""
     from app.outbox.webhooks import repository
 
     monkeypatch.setattr(repository, "LEASE", dt.timedelta(seconds=0.6))
     monkeypatch.setattr(repository, "LEASE_RENEWAL", dt.timedelta(seconds=0.15))
+    monkeypatch.setattr(repository, "TAKEOVER_GRACE", dt.timedelta(seconds=1.0))
     await _endpoint(client, tenant, receiver, "/slow")
     await _emit(app, tenant.id, "s1", clock)
     [job] = await tasks.claim(app.state.sessionmaker, clock, 10)
@@ -779,6 +800,8 @@ async def test_a_delivery_in_flight_keeps_its_lease_and_loses_it_when_its_worker
         assert await tasks.claim(app.state.sessionmaker, clock, 10) == []
     await asyncio.sleep(0.8)  # no renewal any more: the lease lapses
     assert not await leased()
+    assert await tasks.claim(app.state.sessionmaker, clock, 10) == [], "not before the grace"
+    await asyncio.sleep(1.2)
     [again] = await tasks.claim(app.state.sessionmaker, clock, 10)
     assert again.delivery_id == job.delivery_id
 
