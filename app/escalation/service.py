@@ -12,6 +12,7 @@ written only by the sweep (app.escalation.tasks)."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ from app.escalation.policy import Channel, Policy
 from app.escalation.proof.models import ProofEvent
 from app.ledger.creditors.models import Creditor
 from app.ledger.debtors.models import Debtor
-from app.ledger.invoices.models import Invoice
+from app.ledger.invoices.models import Invoice, NewInvoice
 from app.ledger.invoices.service import to_out
 from app.legal.deadlines import ProofFact
 from app.legal.einvoicing import claimable
@@ -254,18 +255,14 @@ async def _history(
 
 
 async def load_engine_inputs(
-    session: AsyncSession, invoices: Sequence[Invoice], clock: Clock, *, new: bool = False
+    session: AsyncSession, invoices: Sequence[Invoice], clock: Clock
 ) -> dict[str, EngineInputs]:
     """Invoice id -> everything the engine reads about it, for a whole batch in one query per
-    kind. `new`: invoices created in this unit of work, which have no history to read."""
+    kind."""
     if not invoices:
         return {}
     parties = _Parties.known(session, invoices)
-    if new:
-        history = _History()
-        await parties.read_missing(session, invoices)
-    else:
-        history = await _history(session, invoices, clock, parties)
+    history = await _history(session, invoices, clock, parties)
     debtors = parties.debtors
     policies = await policies_for_creditors(session, list(parties.creditors.values()))
     out: dict[str, EngineInputs] = {}
@@ -360,39 +357,68 @@ async def store_answers(
         set_committed_value(invoice, "updated_at", stored[invoice.id])
 
 
-def _plan_new(
-    invoices: Sequence[Invoice], inputs: Mapping[str, EngineInputs], clock: Clock
-) -> None:
+# What `engine_state` reads of a new invoice (one with no history): invoices alike in these,
+# with debtors alike in kind and insolvency and the same policy, get the same plan.
+_NEW_STATE_KEY = operator.attrgetter(
+    "issue_date",
+    "due_date",
+    "amount",
+    "approved_amount",
+    "paid_amount",
+    "status",
+    "tracked_since",
+    "disputed",
+    "lifecycle_outcome",
+    "suspended",
+    "payment_announced_until",
+    "approved",
+    "received_on",
+)
+
+
+async def _plan_new(session: AsyncSession, invoices: Sequence[Invoice], clock: Clock) -> None:
     """Plan invoices that have no history, each distinct input once: a batch of invoices with
-    the same dates, amount, debtor kind and policy gets one evaluation (bench/README.md)."""
+    the same dates, amounts and states, debtor kind and policy gets one evaluation, and only
+    that one builds the engine's state (bench/README.md)."""
+    if not invoices:
+        return
+    parties = _Parties.known(session, invoices)
+    await parties.read_missing(session, invoices)
+    policies = await policies_for_creditors(session, list(parties.creditors.values()))
     today = clock.today()
     planned: dict[tuple[Any, ...], dict[str, Any]] = {}
     for invoice in invoices:
-        engine = inputs[invoice.id]
-        state = engine.state
+        debtor = parties.debtors[invoice.debtor_id]
+        policy = policies[invoice.creditor_id]
         key = (
-            state.issue_date,
-            state.due_date,
-            state.amount,
-            state.balance,
-            state.status,
-            state.debtor_kind,
-            state.created_on,
-            state.disputed,
-            state.insolvent,
-            id(engine.policy),
+            _NEW_STATE_KEY(invoice),
+            debtor.kind,
+            debtor.insolvency_procedure is not None,
+            id(policy),
         )
         values = planned.get(key)
         if values is None:
-            values = planned[key] = answer(engine.evaluate(today), clock)
+            inputs = EngineInputs(engine_state(invoice, debtor), policy, (), debtor)
+            values = planned[key] = answer(inputs.evaluate(today), clock)
         for name, value in values.items():
             setattr(invoice, name, value)
 
 
-def _is_new(invoice: Any) -> bool:
-    """Not INSERTed yet: a `NewInvoice` (not mapped), or an ORM invoice not flushed yet."""
-    state = inspect(invoice, raiseerr=False)
-    return state is None or state.transient or state.pending
+def _new_and_stored(invoices: Iterable[Any]) -> tuple[list[Any], dict[str, Invoice]]:
+    """The invoices not INSERTed yet (a `NewInvoice`, not mapped, or an ORM invoice not flushed
+    yet), and the stored ones by id, in id order."""
+    new: list[Any] = []
+    stored: dict[str, Invoice] = {}
+    for invoice in invoices:
+        if isinstance(invoice, NewInvoice):
+            new.append(invoice)
+            continue
+        state = inspect(invoice)
+        if state.transient or state.pending:
+            new.append(invoice)
+        elif state.persistent:
+            stored[invoice.id] = invoice
+    return new, dict(sorted(stored.items()))
 
 
 # The changed invoices, locked in id order and re-read with what the flush wrote. Built once:
@@ -417,18 +443,18 @@ async def refresh_changed(session: AsyncSession, changes: InvoiceChanges) -> Non
     an action's); all are evaluated in one batch and stored in one statement."""
     clock = changes.clock
     today = clock.today()
-    new = [i for i in changes.invoices if _is_new(i)]
-    stored = sorted({i.id for i in changes.invoices if not _is_new(i) and inspect(i).persistent})
-    _plan_new(new, await load_engine_inputs(session, new, clock, new=True), clock)
+    new, stored = _new_and_stored(changes.invoices)
+    await _plan_new(session, new, clock)
     await session.flush()  # what the ledger changed, and the new invoices with their plan
     if stored:
-        by_id = {i.id: i for i in changes.invoices if not _is_new(i)}
         # Those the ledger locked itself (get_owned) are current since the flush: not read again.
-        unlocked = [i for i in stored if not is_locked_and_current(session, by_id[i])]
+        unlocked = [
+            i for i, invoice in stored.items() if not is_locked_and_current(session, invoice)
+        ]
         if unlocked:
             for invoice in (await session.execute(_LOCK_AND_REREAD, {"ids": unlocked})).scalars():
                 remember_locked(session, invoice)
-        invoices = [by_id[i] for i in stored]
+        invoices = list(stored.values())
         inputs_by_id = await load_engine_inputs(session, invoices, clock)
         await store_answers(
             session,

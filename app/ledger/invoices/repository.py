@@ -103,6 +103,7 @@ def _insert_many() -> str:
 async def insert_many(conn: AsyncConnection, invoices: list[NewInvoice]) -> set[tuple[str, str]]:
     """INSERT new invoices (in the connection's transaction); the (creditor_id, number) of
     those inserted: one missing was created concurrently meanwhile."""
-    columns = [[getattr(invoice, name) for invoice in invoices] for name in INSERTED]
+    rows = [invoice.__dict__ for invoice in invoices]
+    columns = [[row[name] for row in rows] for name in INSERTED]
     records = await on_driver(conn, lambda d: d.fetch(_insert_many(), *columns))
     return {(r["creditor_id"], r["number"]) for r in records}
