@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tests.factories import create_creditor, create_debtor
 
 
@@ -133,3 +135,62 @@ async def test_an_item_refused_as_a_whole_has_a_clean_message(client, tenant):
         {"loc": ["body", "invoices", 1], "msg": "due_date must not be before issue_date"}
     ]
     assert error["problem"]["detail"] == "due_date must not be before issue_date"
+
+
+async def test_each_row_keeps_its_values_whether_its_columns_vary_or_not(client, tenant):
+    """The INSERT sends a column alike in every row as one value, the others as arrays: a value
+    set on one row only, or differing in one row, must land on that row alone."""
+    creditor = await create_creditor(client, tenant)
+    debtors = [await create_debtor(client, tenant, creditor["id"]) for _ in range(2)]
+    items = [
+        {
+            "creditor_id": creditor["id"],
+            "debtor_id": debtors[0]["id"],
+            "number": f"V-{i}",
+            "issue_date": "2026-01-15",
+            "amount": "100.00",
+        }
+        for i in range(4)
+    ]
+    items[1]["external_id"] = "ext-only-here"
+    items[2]["debtor_id"] = debtors[1]["id"]
+    items[2]["due_date"] = "2026-03-31"
+    items[3]["late_penalty_rate"] = "15.00"
+    items[3]["amount"] = "250.00"
+    response = await client.post(
+        "/v1/invoices/batch", json={"invoices": items}, headers=tenant.headers
+    )
+    assert response.json()["created"] == 4, response.text
+    listed = await client.get(
+        "/v1/invoices", params={"creditor_id": creditor["id"], "limit": 10}, headers=tenant.headers
+    )
+    by_number = {i["number"]: i for i in listed.json()["data"]}
+    assert [by_number[f"V-{i}"]["external_id"] for i in range(4)] == [
+        None,
+        "ext-only-here",
+        None,
+        None,
+    ]
+    assert [by_number[f"V-{i}"]["debtor_id"] for i in range(4)] == [
+        debtors[0]["id"],
+        debtors[0]["id"],
+        debtors[1]["id"],
+        debtors[0]["id"],
+    ]
+    assert by_number["V-2"]["due_date"] == "2026-03-31"
+    assert by_number["V-0"]["due_date"] == by_number["V-3"]["due_date"] != "2026-03-31"
+    assert [by_number[f"V-{i}"]["amount"] for i in range(4)] == ["100.00"] * 3 + ["250.00"]
+    assert Decimal(by_number["V-3"]["late_penalty_rate"]) == Decimal("15.00")
+    assert by_number["V-0"]["late_penalty_rate"] == by_number["V-1"]["late_penalty_rate"]
+    assert len({i["id"] for i in by_number.values()}) == 4
+
+
+async def test_a_batch_of_one_is_stored(client, tenant):
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    [item] = _items(creditor["id"], debtor["id"], 1)
+    response = await client.post(
+        "/v1/invoices/batch", json={"invoices": [item]}, headers=tenant.headers
+    )
+    assert response.json()["created"] == 1, response.text
+    assert await _count(client, tenant) == 1
