@@ -755,14 +755,17 @@ class Bench:
         runs: dict[str, Callable[[int], Awaitable[dict[str, Any]]]],
         figures: tuple[str, ...] = ("per_s", "p99_ms"),
     ) -> dict[str, dict[str, Any]]:
-        """Each run ROUNDS times in turn (a, b, a, b), as issue 14 measured: a drift of the
-        machine (the checkpoint after the seeding, another process) weighs on every side alike,
-        where one run each in a row gave it all to the first. Each side's `figures` are the
+        """Each run ROUNDS times in turn, the order reversed every other round (a, b, b, a):
+        a drift of the machine (the checkpoint after the seeding, another process) weighs on
+        every side alike, where one run each in a row gave it all to the first, and a, b, a, b
+        still gave the first side the earlier slot of each pair (the webhook runs slowed from
+        the first to the last: 871, 710, 633, 633 deliveries/s, a dead-endpoint ratio of 0.89
+        for the same CPU per delivery, 1.28 and 1.25 ms). Each side's `figures` are the
         medians of its rounds (kept in `rounds`), its errors their sum, its other fields the
         last round's; `run(n)` is told its round."""
         results: dict[str, list[dict[str, Any]]] = {name: [] for name in runs}
         for n in range(ROUNDS):
-            for name, run in runs.items():
+            for name, run in runs.items() if n % 2 == 0 else reversed(runs.items()):
                 results[name].append(await run(n))
         merged = {}
         for name, rounds in results.items():
