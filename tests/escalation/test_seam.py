@@ -274,3 +274,43 @@ async def test_a_timeline_is_three_statements(client, tenant, app):
     work = [s for s in seen if s not in control]
     assert [s.split()[0] for s in work] == ["SELECT", "WITH", "SELECT"], seen
     assert [i["type"] for i in found.json()["items"] if i["kind"] == "payment"] == ["payment"]
+
+
+async def test_an_event_its_key_and_its_deliveries_are_one_statement(
+    client, tenant, app, settings
+):
+    """A payment in full emits invoice.paid: the event, its exactly-once key and its delivery to
+    each subscribed endpoint are written by one statement (app.outbox.events.service._EMIT)."""
+    app.state.settings = settings.model_copy(update={"webhook_allow_private_urls": True})
+    endpoint = await client.post(
+        "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hook"}, headers=tenant.headers
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    invoice = await create_invoice(client, tenant, creditor["id"], debtor["id"])
+    with statements(app) as seen:
+        paid = await client.post(
+            f"/v1/invoices/{invoice['id']}/payments",
+            json={"amount": invoice["amount"], "paid_at": "2026-03-01"},
+            headers=tenant.headers,
+        )
+    assert paid.status_code == 201, paid.text
+    writes = [s for s in seen if "INSERT INTO event" in s or "INSERT INTO webhook_deliveries" in s]
+    assert len(writes) == 1, writes
+    assert all(
+        part in writes[0]
+        for part in (
+            "INSERT INTO event_keys",
+            "INSERT INTO events",
+            "INSERT INTO webhook_deliveries",
+        )
+    )
+    events = await client.get(
+        "/v1/events", params={"invoice_id": invoice["id"]}, headers=tenant.headers
+    )
+    assert [e["type"] for e in events.json()["data"]] == ["invoice.paid"]
+    deliveries = await client.get(
+        f"/v1/webhook-endpoints/{endpoint.json()['id']}/deliveries", headers=tenant.headers
+    )
+    assert [d["event_id"] for d in deliveries.json()["data"]] == [events.json()["data"][0]["id"]]

@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from ulid import ULID
 
 from app.core.db import driver_fetch, on_driver
+from app.core.ids import new_id
 from app.outbox.events.schemas import EventType
 from app.outbox.partitions import PARTITIONED, month_floor
 from app.outbox.webhooks.models import WebhookDelivery
@@ -28,37 +28,62 @@ LEASE = dt.timedelta(seconds=6)
 LEASE_RENEWAL = dt.timedelta(seconds=2)
 TAKEOVER_GRACE = dt.timedelta(seconds=10)
 
-# One INSERT ... SELECT for a whole batch of events. The endpoints are read FOR SHARE, so an
-# endpoint being disabled or deleted concurrently waits for this transaction and then cancels
-# what it inserted (or, if it committed first, is skipped here): no pending delivery is left
-# behind for a disabled endpoint. Ids: one fresh ULID per statement + a row number, so they stay
-# time-ordered for pagination and unique within the statement.
-_INSERT_DELIVERIES = text(
-    """
-    WITH endpoint AS (
+# The pending deliveries of a set of events to their tenants' enabled endpoints that subscribe
+# to them: DELIVERY_PAIRS, the CTEs `endpoint` and `pair` (`{events}`: a CTE of the events' id,
+# tenant_id, type and created_at), then INSERT_PAIRS, the INSERT from `pair`; in
+# `_INSERT_DELIVERIES` and in the statement that writes the events themselves
+# (app/outbox/events/service.py). The endpoints are read FOR SHARE, so an endpoint being disabled
+# or deleted concurrently waits for this transaction and then cancels what it inserted (or, if
+# it committed first, is skipped here): no pending delivery is left behind for a disabled
+# endpoint. Ids: one fresh id per statement + a row number, so they stay time-ordered for
+# pagination and unique within the statement. `:due_at` (else when the event was created, at the
+# latest now) is when they are due. Parameters: `delivery_params`.
+DELIVERY_PAIRS = """
+    endpoint AS (
         SELECT w.id, w.tenant_id, w.event_types
         FROM webhook_endpoints w
-        WHERE w.tenant_id IN (SELECT e.tenant_id FROM events e WHERE e.id = ANY(:event_ids))
+        WHERE w.tenant_id IN (SELECT e.tenant_id FROM {events} e)
           AND w.enabled AND w.deleted_at IS NULL
           AND (CAST(:endpoint_id AS varchar) IS NULL OR w.id = :endpoint_id)
         FOR SHARE
     ), pair AS (
         SELECT e.id AS event_id, e.tenant_id, e.created_at, ep.id AS endpoint_id
-        FROM events e
+        FROM {events} e
         JOIN endpoint ep ON ep.tenant_id = e.tenant_id
-        WHERE e.id = ANY(:event_ids)
-          AND (NOT :subscribed_only OR ep.event_types ? '*' OR ep.event_types ? e.type)
+        WHERE NOT :subscribed_only OR ep.event_types ? '*' OR ep.event_types ? e.type
     )
+"""
+INSERT_PAIRS = """
     INSERT INTO webhook_deliveries
         (id, tenant_id, event_id, endpoint_id, status, attempts, next_attempt_at)
     SELECT :id_prefix || lpad(
                CAST(row_number() OVER (ORDER BY event_id, endpoint_id) AS text), 8, '0'),
            tenant_id, event_id, endpoint_id, 'pending', 0,
-           COALESCE(CAST(:now AS timestamptz), LEAST(created_at, now()))
+           COALESCE(CAST(:due_at AS timestamptz), LEAST(created_at, now()))
     FROM pair
+"""
+
+_INSERT_DELIVERIES = text(
+    f"""
+    WITH listed AS MATERIALIZED (
+        SELECT id, tenant_id, type, created_at FROM events WHERE id = ANY(:event_ids)
+    ), {DELIVERY_PAIRS.format(events="listed")}
+    {INSERT_PAIRS}
     RETURNING id
-    """
+    """  # noqa: S608 - no input in the text
 )
+
+
+def delivery_params(
+    *, due_at: dt.datetime | None, endpoint_id: str | None = None, subscribed_only: bool = True
+) -> dict[str, Any]:
+    """The parameters of DELIVERY_PAIRS and INSERT_PAIRS."""
+    return {
+        "endpoint_id": endpoint_id,
+        "subscribed_only": subscribed_only,
+        "id_prefix": new_id("whd"),
+        "due_at": due_at,
+    }
 
 
 async def insert_deliveries(
@@ -73,16 +98,8 @@ async def insert_deliveries(
     to their tenant's enabled endpoints; returns the new delivery ids."""
     if not event_ids:
         return []
-    result = await session.execute(
-        _INSERT_DELIVERIES,
-        {
-            "event_ids": list(event_ids),
-            "endpoint_id": endpoint_id,
-            "subscribed_only": subscribed_only,
-            "id_prefix": f"whd_{ULID()}",
-            "now": now,
-        },
-    )
+    params = delivery_params(due_at=now, endpoint_id=endpoint_id, subscribed_only=subscribed_only)
+    result = await session.execute(_INSERT_DELIVERIES, {"event_ids": list(event_ids), **params})
     return list(result.scalars())
 
 
