@@ -276,9 +276,7 @@ async def test_a_timeline_is_three_statements(client, tenant, app):
     assert [i["type"] for i in found.json()["items"] if i["kind"] == "payment"] == ["payment"]
 
 
-async def test_an_event_its_key_and_its_deliveries_are_one_statement(
-    client, tenant, app, settings
-):
+async def test_an_event_its_key_and_its_deliveries_are_one_statement(client, tenant, app, settings):
     """A payment in full emits invoice.paid: the event, its exactly-once key and its delivery to
     each subscribed endpoint are written by one statement (app.outbox.events.service._EMIT)."""
     app.state.settings = settings.model_copy(update={"webhook_allow_private_urls": True})
