@@ -3,6 +3,7 @@ another error (which the API would turn into a 500)."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,3 +50,11 @@ def test_the_samples_are_read():
     assert read_einvoice(PDF).format == "facturx"
     assert read_einvoice(cii_xml()).amount_due == read_einvoice(PDF).amount_due
     assert read_einvoice(ubl_xml()).seller.siren == "732829320"
+
+
+def test_a_ubl_invoice_without_its_currency_is_unreadable_with_a_reason():
+    """factur-x raised KeyError('BT-5') on it (found by the damaged-files test above)."""
+    body = ubl_xml().replace(b"DocumentCurrencyCode", b"DocumentCurrencyCodX")
+    with pytest.raises(UnreadableEInvoice) as raised:
+        read_einvoice(body)
+    assert "cannot be read" in raised.value.detail

@@ -151,6 +151,13 @@ def _read_xml(root: Any, fmt: EInvoiceFormat) -> EInvoice:
         terms = parse_ubl_cii_xml(root, flavor=flavor, level=profile or "extended", check_xsd=False)
     except (ValueError, etree.LxmlError) as exc:
         raise UnreadableEInvoice(f"The invoice cannot be read: {exc}.") from exc
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        # The library's own failures on a file it does not expect (no document currency, BT-5,
+        # raised KeyError('BT-5'): found by the damaged-files test): a reason, not a 500.
+        raise UnreadableEInvoice(
+            f"The invoice cannot be read: {type(exc).__name__} {exc} in the factur-x library "
+            "(a required element is missing or malformed)."
+        ) from exc
     return _einvoice(terms, root, fmt, profile)
 
 
