@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.db import driver_fetch, on_driver
@@ -104,10 +104,19 @@ async def insert_deliveries(
 
 
 async def cancel_pending(session: AsyncSession, endpoint_id: str) -> int:
-    """Cancel an endpoint's pending deliveries (it was disabled or deleted)."""
+    """Cancel an endpoint's pending deliveries (it was disabled or deleted), locked in id order
+    as `_RECORD_SUCCESSES` locks them (no deadlock with a recording in flight)."""
+    pending = (
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+        .order_by(WebhookDelivery.id)
+        .with_for_update()
+        .cte("pending")
+        .prefix_with("MATERIALIZED")
+    )
     result = await session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
+        .where(WebhookDelivery.id == pending.c.id)
         .values(status="cancelled", next_attempt_at=None, locked_until=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -235,12 +244,21 @@ async def claim_floor(db: AsyncConnection | AsyncSession) -> str:
     return floor
 
 
-# Only leases still held: a delivery already recorded (locked_until NULL) is left alone.
+# Only leases still held: a delivery already recorded (locked_until NULL) is left alone. SKIP
+# LOCKED: a row locked now is being recorded (or cancelled), so it needs no renewal, and a
+# renewal that never waits is never one side of a deadlock. It waited before, and deadlocked
+# with the recording of successes, each locking the same deliveries in its own order: the
+# success was lost and the delivery sent again (the two-replica test, twelfth session).
 _RENEW_LEASES = text(
     """
-    UPDATE webhook_deliveries
+    WITH held AS (
+        SELECT id FROM webhook_deliveries
+        WHERE id = ANY(:ids) AND locked_until IS NOT NULL
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE webhook_deliveries d
     SET locked_until = now() + make_interval(secs => :lease_seconds)
-    WHERE id = ANY(:ids) AND locked_until IS NOT NULL
+    FROM held WHERE d.id = held.id
     """
 )
 
@@ -254,7 +272,9 @@ async def renew_leases(conn: AsyncConnection, delivery_ids: Sequence[str]) -> No
 # The common case in one statement: the successes on endpoints that are not failing, as many as
 # finished together (see SuccessRecorder in tasks.py), joined as a set (not `= ANY`: see
 # _HISTORY in app/escalation/service.py). The deliveries alone are locked (the endpoints are only
-# read, so no lock order to respect); one cancelled while in flight still becomes succeeded, as
+# read), first and in id order (`locked`), as `cancel_pending` locks them: two statements each
+# locking some of the same rows in its own order can deadlock, and the loser's successes would
+# be lost and sent again. One cancelled while in flight still becomes succeeded, as
 # it got through. No row back for a delivery that is gone (its event was purged) or whose
 # endpoint is failing now (the success must clear that: the caller then takes the general path).
 _RECORD_SUCCESSES = """
@@ -263,6 +283,11 @@ _RECORD_SUCCESSES = """
                              $5::int[], $6::int[], $7::text[])
             AS s(id, delivery_id, endpoint_id, attempted_at, status_code, duration_ms,
                  response_body)
+    ), locked AS MATERIALIZED (
+        SELECT d.id FROM webhook_deliveries d
+        WHERE d.id IN (SELECT delivery_id FROM success)
+        ORDER BY d.id
+        FOR UPDATE
     ), delivery AS (
         UPDATE webhook_deliveries d
         SET attempts = d.attempts + 1, locked_until = NULL, last_status_code = s.status_code,
@@ -271,7 +296,7 @@ _RECORD_SUCCESSES = """
             next_attempt_at = CASE WHEN d.status IN ('pending', 'cancelled') THEN NULL
                                    ELSE d.next_attempt_at END,
             updated_at = now()
-        FROM success s
+        FROM success s JOIN locked l ON l.id = s.delivery_id
         WHERE d.id = s.delivery_id
           AND NOT EXISTS (
               SELECT FROM webhook_endpoints e

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import threading
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -25,6 +28,7 @@ from app.outbox.events.service import emit
 from app.outbox.webhooks import service, tasks
 from app.outbox.webhooks.backoff import RETRY_SCHEDULE
 from app.outbox.webhooks.models import WebhookDelivery, WebhookEndpoint
+from app.outbox.webhooks.repository import ClaimedDelivery
 from app.outbox.webhooks.tasks import Dispatcher, deliver_due
 from tests.factories import ledger
 
@@ -888,6 +892,113 @@ async def test_a_failed_group_statement_fails_each_of_its_deliveries(
     assert [type(r) for r in results] == [ConnectionError, ConnectionError]
     monkeypatch.undo()
     assert await recorder.record(_success(jobs[0], clock)) is True, "the next batch goes on"
+
+
+@contextlib.asynccontextmanager
+async def _row_locked(app, delivery_id: str) -> AsyncIterator[AsyncConnection]:
+    """Another transaction holding a delivery's row lock, as a recording or a cancellation in
+    flight does."""
+    async with app.state.engine.connect() as conn, conn.begin():
+        await conn.execute(
+            select(WebhookDelivery.id).where(WebhookDelivery.id == delivery_id).with_for_update()
+        )
+        yield conn
+
+
+async def _lock_nowait(conn: AsyncConnection, delivery_id: str) -> None:
+    """The row lock at once, or LockNotAvailable (a DBAPIError)."""
+    await conn.execute(
+        select(WebhookDelivery.id)
+        .where(WebhookDelivery.id == delivery_id)
+        .with_for_update(nowait=True)
+    )
+
+
+async def _two_claimed(client, tenant, app, clock, receiver) -> list[ClaimedDelivery]:
+    """Two deliveries claimed, in id order."""
+    await _endpoint(client, tenant, receiver, "/locks")
+    for n in range(2):
+        await _emit(app, tenant.id, f"lock-{n}", clock)
+    jobs = await tasks.claim(app.state.sessionmaker, clock, 10)
+    assert len(jobs) == 2
+    return sorted(jobs, key=lambda job: job.delivery_id)
+
+
+async def _leases(app) -> dict[str, dt.datetime | None]:
+    async with app.state.sessionmaker() as session:
+        rows = await session.execute(select(WebhookDelivery.id, WebhookDelivery.locked_until))
+        return {delivery_id: until for delivery_id, until in rows}
+
+
+async def test_a_renewal_skips_a_delivery_being_recorded_and_never_waits(
+    client, tenant, app, clock, receiver
+):
+    """A renewal that waited for a row lock deadlocked with the recording of successes (each
+    locking the same deliveries in its own order): the success was lost and sent again."""
+    from app.core.db import statement_connection
+    from app.outbox.webhooks import repository
+
+    first, second = (
+        j.delivery_id for j in await _two_claimed(client, tenant, app, clock, receiver)
+    )
+    before = await _leases(app)
+    await asyncio.sleep(0.05)  # the database's now() moves on: a renewed lease ends later
+    async with _row_locked(app, first):
+        async with asyncio.timeout(5), statement_connection(app.state.sessionmaker) as conn:
+            await repository.renew_leases(conn, [second, first])
+            await conn.commit()
+        after = await _leases(app)
+    assert after[first] == before[first], "skipped: being recorded elsewhere"
+    renewed, leased = after[second], before[second]
+    assert renewed is not None
+    assert leased is not None
+    assert renewed > leased
+
+
+async def test_successes_lock_their_deliveries_in_id_order(client, tenant, app, clock, receiver):
+    """The recording waits for the first delivery's lock before it takes the second's: a
+    transaction locking both in id order (as cancel_pending does) cannot deadlock with it."""
+    from app.core.db import statement_connection
+    from app.outbox.webhooks import repository
+
+    first, second = await _two_claimed(client, tenant, app, clock, receiver)
+
+    async def record() -> set[str]:
+        async with statement_connection(app.state.sessionmaker) as conn:
+            # The second first: the order they finished in, not the order they are locked in.
+            recorded = await repository.record_successes(
+                conn, [_success(second, clock), _success(first, clock)]
+            )
+            await conn.commit()
+            return recorded
+
+    async with _row_locked(app, first.delivery_id) as holder:
+        recording = asyncio.create_task(record())
+        await asyncio.sleep(0.5)
+        assert not recording.done(), "waits for the first delivery"
+        await _lock_nowait(holder, second.delivery_id)  # not taken before the first: free
+    assert await asyncio.wait_for(recording, 5) == {first.delivery_id, second.delivery_id}
+
+
+async def test_cancelling_an_endpoint_locks_its_deliveries_in_id_order(
+    client, tenant, app, clock, receiver
+):
+    from app.outbox.webhooks import repository
+
+    first, second = await _two_claimed(client, tenant, app, clock, receiver)
+
+    async def cancel() -> int:
+        async with app.state.sessionmaker() as session:
+            cancelled = await repository.cancel_pending(session, first.endpoint_id)
+            await session.commit()
+            return cancelled
+
+    async with _row_locked(app, first.delivery_id) as holder:
+        cancelling = asyncio.create_task(cancel())
+        await asyncio.sleep(0.5)
+        assert not cancelling.done(), "waits for the first delivery"
+        await _lock_nowait(holder, second.delivery_id)
+    assert await asyncio.wait_for(cancelling, 5) == 2
 
 
 async def test_no_cookie_set_by_a_receiver_goes_with_later_deliveries(
