@@ -13,8 +13,9 @@ from app.core.clock import FixedInstant
 from app.escalation.tasks import sweep
 from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
-from app.outbox.events.models import Event
+from app.outbox.events.models import DebtorEventKey, Event
 from app.webhook_payloads import payload_model
+from tests.escalation.test_seam import statements
 from tests.factories import create_creditor, create_debtor, create_invoice
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -338,3 +339,53 @@ async def test_a_debtor_held_elsewhere_waits_for_the_next_sweep(client, tenant, 
     assert stats.by_type == {"debtor.dunning_step_due": 1, "invoice.overdue": 2}
     again = await sweep(app.state.sessionmaker, at)
     assert (again.invoices, again.events) == (0, 0)
+
+
+async def test_a_grouped_event_its_key_and_its_deliveries_are_one_statement(
+    client, tenant, admin_headers, app, clock, settings
+):
+    """The grouped event, its (debtor, occurrence) key with the step's channel, and its delivery
+    to each subscribed endpoint: one statement (app.outbox.events.service._EMIT_GROUPED); a
+    second sweep of the same day writes nothing."""
+    app.state.settings = settings.model_copy(update={"webhook_allow_private_urls": True})
+    endpoint = await client.post(
+        "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/hook"}, headers=tenant.headers
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    clock.set(dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC))
+    made = await grouped_ledger(client, tenant, {"A-1": "2026-06-05", "A-2": "2026-06-05"})
+    await sweep_days(client, admin_headers, dt.date(2026, 6, 1), dt.date(2026, 6, 7))
+    assert not [e for e in await events_of(app) if e.type.startswith("debtor.")]
+    with statements(app) as seen:
+        await sweep_days(client, admin_headers, dt.date(2026, 6, 8), dt.date(2026, 6, 8))
+    writes = [s for s in seen if "INSERT INTO event" in s or "INSERT INTO debtor_event" in s]
+    assert len(writes) == 1, writes
+    assert all(
+        part in writes[0]
+        for part in (
+            "INSERT INTO debtor_event_keys",
+            "INSERT INTO events",
+            "INSERT INTO webhook_deliveries",
+        )
+    )
+    grouped = [e for e in await events_of(app) if e.type.startswith("debtor.")]
+    assert [(e.debtor_id, e.data["step"]["code"]) for e in grouped] == [
+        (made["debtor"]["id"], "reminder_1")
+    ]
+    async with app.state.sessionmaker() as session:
+        key = (await session.execute(select(DebtorEventKey))).scalar_one()
+    assert (key.event_id, key.channel, key.type) == (grouped[0].id, "email", grouped[0].type)
+
+    async def deliveries_of_grouped() -> int:
+        found = await client.get(
+            f"/v1/webhook-endpoints/{endpoint.json()['id']}/deliveries",
+            params={"limit": 100},
+            headers=tenant.headers,
+        )
+        return [d["event_id"] for d in found.json()["data"]].count(grouped[0].id)
+
+    assert await deliveries_of_grouped() == 1
+
+    await sweep_days(client, admin_headers, dt.date(2026, 6, 8), dt.date(2026, 6, 8))
+    assert [e.id for e in await events_of(app) if e.type.startswith("debtor.")] == [grouped[0].id]
+    assert await deliveries_of_grouped() == 1

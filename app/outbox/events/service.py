@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.clock import Clock
@@ -22,11 +21,10 @@ from app.core.ids import new_id
 from app.core.metrics import EVENTS_CREATED
 from app.core.pagination import Page, PageParams, page_of
 from app.core.settings import Settings
-from app.outbox.events.models import DebtorEventKey, Event
+from app.outbox.events.models import Event
 from app.outbox.events.schemas import EventOut, EventType
 from app.outbox.webhooks import service as webhooks
 from app.outbox.webhooks.repository import DELIVERY_PAIRS, INSERT_PAIRS, delivery_params
-from app.outbox.webhooks.service import fan_out
 
 
 @dataclass(frozen=True)
@@ -111,52 +109,59 @@ class NewDebtorEvent:
     occurred_on: dt.date
 
 
+# `_EMIT` for grouped events: their key is (debtor_id, occurrence), and every one has a key.
+_EMIT_GROUPED = text(
+    f"""
+    WITH input AS (
+        SELECT * FROM unnest(
+            CAST(:ids AS varchar[]), CAST(:tenant_ids AS varchar[]),
+            CAST(:debtor_ids AS varchar[]), CAST(:occurrences AS varchar[]),
+            CAST(:types AS varchar[]), CAST(:occurred_ons AS date[]),
+            CAST(:channels AS varchar[]), CAST(:data AS jsonb[])
+        ) AS v(id, tenant_id, debtor_id, occurrence, type, occurred_on, channel, data)
+    ), keyed AS (
+        INSERT INTO debtor_event_keys
+            (debtor_id, occurrence, tenant_id, event_id, type, occurred_on, channel)
+        SELECT debtor_id, occurrence, tenant_id, id, type, occurred_on, channel FROM input
+        ON CONFLICT DO NOTHING
+        RETURNING event_id
+    ), created AS (
+        INSERT INTO events
+            (id, tenant_id, debtor_id, occurrence, type, occurred_on, data, created_at)
+        SELECT id, tenant_id, debtor_id, occurrence, type, occurred_on, data,
+               CAST(:now AS timestamptz)
+        FROM input
+        WHERE id IN (SELECT event_id FROM keyed)
+        RETURNING id, tenant_id, debtor_id, type, created_at
+    ), {DELIVERY_PAIRS.format(events="created")}, delivered AS ({INSERT_PAIRS} RETURNING 1)
+    SELECT id, debtor_id, type FROM created ORDER BY id
+    """  # noqa: S608 - no input in the text
+)
+
+
 async def emit_debtor_events(
     session: AsyncSession, events: Sequence[NewDebtorEvent], *, now: dt.datetime
 ) -> dict[str, tuple[str, EventType]]:
-    """Write the grouped events that do not exist yet (one statement), and their deliveries;
-    returns debtor id -> (event id, type) of those created."""
+    """Write the grouped events that do not exist yet, and their deliveries, in one statement
+    (`_EMIT_GROUPED`); returns debtor id -> (event id, type) of those created."""
     if not events:
         return {}
-    rows: list[dict[str, Any]] = [
-        {
-            "id": new_id("evt"),
-            "tenant_id": e.tenant_id,
-            "invoice_id": None,
-            "debtor_id": e.debtor_id,
-            "occurrence": e.occurrence,
-            "type": e.type,
-            "occurred_on": e.occurred_on,
-            "data": e.data,
-            "created_at": now,
-        }
-        for e in events
-    ]
-    # The key first (events are partitioned: no unique key across months), the events it won.
-    keys = await session.execute(
-        insert(DebtorEventKey).on_conflict_do_nothing().returning(DebtorEventKey.event_id),
-        [
-            {
-                "debtor_id": r["debtor_id"],
-                "occurrence": r["occurrence"],
-                "tenant_id": r["tenant_id"],
-                "event_id": r["id"],
-                "type": r["type"],
-                "occurred_on": r["occurred_on"],
-                "channel": (r["data"].get("step") or {}).get("channel"),
-            }
-            for r in rows
-        ],
-    )
-    won = set(keys.scalars())
-    fresh = [r for r in rows if r["id"] in won]
-    if fresh:
-        await session.execute(insert(Event), fresh)
-    created = {r["debtor_id"]: (r["id"], r["type"]) for r in fresh}
+    params = {
+        "ids": [new_id("evt") for _ in events],
+        "tenant_ids": [e.tenant_id for e in events],
+        "debtor_ids": [e.debtor_id for e in events],
+        "occurrences": [e.occurrence for e in events],
+        "types": [e.type for e in events],
+        "occurred_ons": [e.occurred_on for e in events],
+        "channels": [(e.data.get("step") or {}).get("channel") for e in events],
+        "data": [json.dumps(e.data) for e in events],
+        "now": now,
+        **delivery_params(due_at=None),
+    }
+    records = await driver_fetch(await session.connection(), _EMIT_GROUPED, params)
+    created = {record["debtor_id"]: (record["id"], record["type"]) for record in records}
     for _, type_ in created.values():
         EVENTS_CREATED.labels(type_).inc()
-    if created:
-        await fan_out(session, [event_id for event_id, _ in created.values()])
     return created
 
 

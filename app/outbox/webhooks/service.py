@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -35,19 +34,6 @@ ROTATION_OVERLAP = dt.timedelta(hours=24)
 # The DNS resolver used by the SSRF checks (creation and delivery). None: the event loop's
 # getaddrinfo. Tests replace it to simulate names resolving to private addresses.
 RESOLVER: Resolver | None = None
-
-
-async def fan_out(
-    session: AsyncSession, event_ids: Sequence[str], *, now: dt.datetime | None = None
-) -> int:
-    """Create a pending delivery of each event for every enabled endpoint of its tenant that
-    subscribes to its type, in the caller's transaction (one statement for the whole list).
-
-    The deliveries are due at `now`, or by default when their event was created (capped at the
-    database's current time, so a sweep dated in the future is still delivered now). Returns
-    the number of deliveries created.
-    """
-    return len(await repository.insert_deliveries(session, event_ids, now=now))
 
 
 async def check_url(url: str, settings: Settings) -> None:
