@@ -248,7 +248,7 @@ async def claim_floor(db: AsyncConnection | AsyncSession) -> str:
 # LOCKED: a row locked now is being recorded (or cancelled), so it needs no renewal, and a
 # renewal that never waits is never one side of a deadlock. It waited before, and deadlocked
 # with the recording of successes, each locking the same deliveries in its own order: the
-# success was lost and the delivery sent again (the two-replica test, twelfth session).
+# success was lost and the delivery sent again (make reliability, docs/reliability.md).
 _RENEW_LEASES = text(
     """
     WITH held AS (
