@@ -230,6 +230,17 @@ def unexpected_error_response(exc: BaseException, method: str, path: str) -> JSO
             "Invalid request",
             "Text must not contain NUL (\\u0000) characters.",
         )
+    if _sqlstates(exc) & _CONCURRENCY_FAILURES:
+        # PostgreSQL rolled the transaction back (a deadlock it broke, a serialization
+        # failure): nothing was done, and the same request again can succeed.
+        log.warning("transaction rolled back on %s %s: %s", method, path, _sqlstates(exc))
+        return problem_response(
+            503,
+            "service-unavailable",
+            "Service unavailable",
+            "A concurrent request conflicted with this one; nothing was done, retry.",
+            headers={"Retry-After": "1"},
+        )
     if _is_database_unavailable(exc):
         log.warning("database unavailable on %s %s: %s", method, path, type(exc).__name__)
         return problem_response(
@@ -280,6 +291,8 @@ def _sqlstates(exc: BaseException) -> set[str]:
 
 # Admin/crash shutdown, cannot connect now, too many connections (class 08 is connection errors).
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
+# serialization_failure, deadlock_detected: the transaction was rolled back, retryable.
+_CONCURRENCY_FAILURES = {"40001", "40P01"}
 # character_not_in_repertoire, untranslatable_character: a NUL in text.
 _TEXT_NOT_STORABLE = {"22021", "22P05"}
 

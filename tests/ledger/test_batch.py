@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
+from sqlalchemy import select
+
+from app.ledger.invoices.models import Invoice
 from tests.factories import create_creditor, create_debtor
 
 
@@ -194,3 +198,39 @@ async def test_a_batch_of_one_is_stored(client, tenant):
     )
     assert response.json()["created"] == 1, response.text
     assert await _count(client, tenant) == 1
+
+
+async def test_a_batch_locks_its_existing_invoices_in_id_order(client, tenant, app):
+    """As the unit of work locks the invoices it refreshes: whatever the items' order, the batch
+    waits for the first invoice's lock before it takes the second's, so a transaction locking
+    both in id order (another batch, a debtor's update) cannot deadlock with it."""
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    # Made in turn, so that the number order (the unique index's) is not the id order.
+    items = _items(creditor["id"], debtor["id"], 2)[::-1]
+    for item in items:
+        made = await client.post(
+            "/v1/invoices/batch", json={"invoices": [item]}, headers=tenant.headers
+        )
+        assert made.json()["created"] == 1
+    listed = (await client.get("/v1/invoices", headers=tenant.headers)).json()["data"]
+    first, second = sorted(listed, key=lambda i: i["id"])
+    by_number = {item["number"]: item for item in items}
+    changed = [
+        dict(by_number[second["number"]], amount="700.00"),  # the second first
+        dict(by_number[first["number"]], amount="800.00"),
+    ]
+
+    def lock(invoice_id: str, *, nowait: bool = False):
+        return select(Invoice.id).where(Invoice.id == invoice_id).with_for_update(nowait=nowait)
+
+    async with app.state.engine.connect() as holder, holder.begin():
+        await holder.execute(lock(first["id"]))
+        batch = asyncio.create_task(
+            client.post("/v1/invoices/batch", json={"invoices": changed}, headers=tenant.headers)
+        )
+        await asyncio.sleep(0.5)
+        assert not batch.done(), "waits for the first invoice"
+        await holder.execute(lock(second["id"], nowait=True))  # not taken before the first
+    result = (await asyncio.wait_for(batch, 10)).json()
+    assert (result["created"], result["updated"]) == (0, 2)

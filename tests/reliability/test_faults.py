@@ -24,7 +24,7 @@ from tests.factories import ledger
 from tests.reliability.routes import ID_FIELDS, api_routes
 
 
-class _DriverError(Exception):
+class DriverError(Exception):
     """What asyncpg raises, as SQLAlchemy's adapter carries it (with its SQLSTATE)."""
 
     def __init__(self, message: str, sqlstate: str) -> None:
@@ -42,7 +42,7 @@ class _DriverError(Exception):
     ],
 )
 def test_database_unavailable_errors_answer_503(message, sqlstate):
-    error = DBAPIError("SELECT 1", None, _DriverError(message, sqlstate))
+    error = DBAPIError("SELECT 1", None, DriverError(message, sqlstate))
     response = unexpected_error_response(error, "GET", "/v1/invoices")
     assert response.status_code == 503
     assert response.headers["retry-after"]
@@ -50,7 +50,7 @@ def test_database_unavailable_errors_answer_503(message, sqlstate):
 
 
 def test_a_real_bug_still_answers_500():
-    error = DBAPIError("SELECT 1", None, _DriverError("division by zero", "22012"))
+    error = DBAPIError("SELECT 1", None, DriverError("division by zero", "22012"))
     assert unexpected_error_response(error, "GET", "/v1/x").status_code == 500
 
 

@@ -370,7 +370,10 @@ def _parse_items(
 # one probe of the unique index. `number IN (...)` lists went bad once PostgreSQL switched the
 # prepared statement to its generic plan (after 5 runs): 1,000 parameters it cannot hash, compared
 # with every invoice of the creditor, 150-200 ms a batch instead of 2 ms (bench/README.md). A
-# row-value IN of 1,000 pairs took ~200 ms to plan.
+# row-value IN of 1,000 pairs took ~200 ms to plan. Locked in id order, as the unit of work
+# locks the invoices it refreshes (app.escalation.service._LOCK_AND_REREAD): in the items' order,
+# two batches naming the same invoices in another order, or a batch and a debtor's update,
+# could deadlock.
 _EXISTING = select(Invoice).from_statement(
     text(
         """
@@ -379,6 +382,7 @@ _EXISTING = select(Invoice).from_statement(
              AS k(creditor_id, number)
           ON invoices.creditor_id = k.creditor_id AND invoices.number = k.number
         WHERE invoices.tenant_id = :tenant_id
+        ORDER BY invoices.id
         FOR UPDATE OF invoices
         """
     )

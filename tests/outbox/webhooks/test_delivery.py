@@ -927,7 +927,7 @@ async def _two_claimed(client, tenant, app, clock, receiver) -> list[ClaimedDeli
 async def _leases(app) -> dict[str, dt.datetime | None]:
     async with app.state.sessionmaker() as session:
         rows = await session.execute(select(WebhookDelivery.id, WebhookDelivery.locked_until))
-        return {delivery_id: until for delivery_id, until in rows}
+        return dict(rows.all())
 
 
 async def test_a_renewal_skips_a_delivery_being_recorded_and_never_waits(
