@@ -3,8 +3,10 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from app.core.ids import new_id
+from app.ledger.invoices import repository
 from app.ledger.invoices.models import Invoice
 from tests.factories import create_creditor, create_debtor
 
@@ -234,3 +236,47 @@ async def test_a_batch_locks_its_existing_invoices_in_id_order(client, tenant, a
         await holder.execute(lock(second["id"], nowait=True))  # not taken before the first
     result = (await asyncio.wait_for(batch, 10)).json()
     assert (result["created"], result["updated"]) == (0, 2)
+
+
+async def test_a_batch_inserts_its_new_invoices_in_the_unique_key_order(client, tenant, app):
+    """Whatever the items' order, the batch inserts the lower number first, so two batches
+    naming the same new numbers in other orders wait for each other in one order, never in a
+    cycle. Here another transaction has inserted the lower number and not committed: the batch
+    waits for it before it inserts the higher one."""
+    creditor = await create_creditor(client, tenant)
+    debtor = await create_debtor(client, tenant, creditor["id"])
+    [template] = _items(creditor["id"], debtor["id"], 1, start=90)
+    made = await client.post(
+        "/v1/invoices/batch", json={"invoices": [template]}, headers=tenant.headers
+    )
+    assert made.json()["created"] == 1
+    template_id = (await client.get("/v1/invoices", headers=tenant.headers)).json()["data"][0]["id"]
+    lower, higher = _items(creditor["id"], debtor["id"], 2)
+    # A copy of the template under another id and number, as another request would insert it.
+    copied = ", ".join(
+        f":{name}" if name in ("id", "number") else name for name in repository.INSERTED
+    )
+    copy = text(
+        f"INSERT INTO invoices ({', '.join(repository.INSERTED)}) "  # noqa: S608
+        f"SELECT {copied} FROM invoices WHERE id = :template"
+    )
+
+    async with app.state.engine.connect() as holder, holder.begin():
+        await holder.execute(text("SET LOCAL lock_timeout = '300ms'"))
+        await holder.execute(
+            copy, {"id": new_id("inv"), "number": lower["number"], "template": template_id}
+        )
+        batch = asyncio.create_task(
+            client.post(
+                "/v1/invoices/batch", json={"invoices": [higher, lower]}, headers=tenant.headers
+            )
+        )
+        await asyncio.sleep(0.5)
+        assert not batch.done(), "waits for the lower number"
+        # The higher number is not inserted yet: this does not wait (else lock_timeout).
+        await holder.execute(
+            copy, {"id": new_id("inv"), "number": higher["number"], "template": template_id}
+        )
+        await holder.rollback()
+    result = (await asyncio.wait_for(batch, 10)).json()
+    assert result["created"] == 2, result

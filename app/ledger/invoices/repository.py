@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from types import SimpleNamespace
 from typing import Any
 
@@ -87,6 +88,9 @@ async def insert(
     return None if record is None else (record["created_at"], record["updated_at"])
 
 
+_unique_key = operator.itemgetter("creditor_id", "number")
+
+
 @functools.lru_cache(maxsize=64)
 def _insert_many(varying: tuple[str, ...]) -> str:
     """A batch's new invoices in one statement: one array for each column in `varying` (unnest),
@@ -113,8 +117,10 @@ def _insert_many(varying: tuple[str, ...]) -> str:
 
 async def insert_many(conn: AsyncConnection, invoices: list[NewInvoice]) -> set[tuple[str, str]]:
     """INSERT new invoices (in the connection's transaction); the (creditor_id, number) of
-    those inserted: one missing was created concurrently meanwhile."""
-    rows = [invoice.__dict__ for invoice in invoices]
+    those inserted: one missing was created concurrently meanwhile. In the order of the unique
+    key: a batch inserting a number another transaction has just inserted waits for it, and two
+    batches naming the same new numbers in other orders would wait for each other (deadlock)."""
+    rows = sorted((invoice.__dict__ for invoice in invoices), key=_unique_key)
     args: list[Any] = []
     varying: list[str] = []
     for name in INSERTED:
