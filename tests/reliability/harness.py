@@ -438,6 +438,9 @@ class Ledger:
     deliveries_per_event_max: int
     deliveries_not_succeeded: int
     attempts: int
+    # Deadlocks PostgreSQL broke in the run's database (pg_stat_database; a process's count is
+    # flushed when it goes idle or exits, so read after the services stop to count them all).
+    deadlocks: int
     event_ids: set[str]
 
     def as_dict(self) -> dict[str, int]:
@@ -481,6 +484,10 @@ async def expected_occurrences(url: str, tenant_id: str) -> dict[str, set[str]]:
     return out
 
 
+# Deadlocks PostgreSQL broke in this database since its creation (each run has its own).
+DEADLOCKS = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+
+
 async def ledger(url: str, tenant_id: str) -> Ledger:
     expected = await expected_occurrences(url, tenant_id)
     events = await fetch(
@@ -511,6 +518,7 @@ async def ledger(url: str, tenant_id: str) -> Ledger:
         "AND next_action_at <= now()",
         tenant_id,
     )
+    deadlocks = await scalar(url, DEADLOCKS)
     return Ledger(
         invoices=len(expected),
         events=len(events),
@@ -524,6 +532,7 @@ async def ledger(url: str, tenant_id: str) -> Ledger:
         deliveries_per_event_max=max((int(r["n"]) for r in per_event), default=0),
         deliveries_not_succeeded=sum(1 for r in per_event if int(r["ok"]) < 1),
         attempts=int(attempts),
+        deadlocks=int(deadlocks),
         event_ids={e["id"] for e in events},
     )
 

@@ -1,5 +1,5 @@
 """Soak: mixed load on the real service for a while (10 minutes by `make soak`); the error rate
-must be 0 and the service's memory flat.
+must be 0, with no deadlock in the database, and the service's memory flat.
 
     python -m tests.reliability.soak [--duration 600] [--concurrency 8] [--workers 1] [--out FILE]
 
@@ -33,11 +33,13 @@ import httpx
 import psutil  # type: ignore[import-untyped]
 
 from tests.reliability.harness import (
+    DEADLOCKS,
     Receiver,
     Service,
     create_database,
     drop_database,
     running_services,
+    scalar,
     seed,
 )
 
@@ -232,6 +234,7 @@ async def soak(duration: float, concurrency: int, workers: int, workdir: Path) -
                 ready = (await client.get("/readyz")).status_code
             service.stop()
             log = service.log_path.read_text(errors="replace")
+            deadlocks = await scalar(url, DEADLOCKS)
 
     third = duration / 3
     middle = [rss for t, rss in samples if third <= t < 2 * third] or [samples[0][1]]
@@ -264,6 +267,7 @@ async def soak(duration: float, concurrency: int, workers: int, workdir: Path) -
         "webhooks_received": receiver.total(),
         "webhook_bad_signatures": receiver.bad_signatures,
         "unhandled_errors_in_log": log.count("unhandled error"),
+        "deadlocks": int(deadlocks),
         "readyz_at_end": ready,
     }
     summary["memory_flat"] = summary["rss_mb_last_median"] <= (
@@ -273,6 +277,7 @@ async def soak(duration: float, concurrency: int, workers: int, workdir: Path) -
         summary["errors"] == 0
         and summary["memory_flat"]
         and summary["unhandled_errors_in_log"] == 0
+        and summary["deadlocks"] == 0
         and summary["webhook_bad_signatures"] == 0
         and ready == 200
     )

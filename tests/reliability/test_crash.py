@@ -105,8 +105,10 @@ async def test_kill_during_sweep_and_deliveries_loses_nothing(database_url, tmp_
             cut_short_by_kill=receiver.truncated,
             secrets_in_log=secrets_in_log,
             restarts=service.starts - 1,
+            deadlocks=result.deadlocks,
         )
         assert result.missing_occurrences == 0
+        assert result.deadlocks == 0
         assert result.duplicated_events == 0
         assert result.unexpected_occurrences == 0
         assert result.events == expected
