@@ -209,7 +209,10 @@ async def test_sweep_cost_follows_due_invoices(client, tenant, app, clock):
                 )
             )
         )
-    assert "ix_invoices_due_work" in plan
+    # Either index of the due work (both partial: open invoices with work ahead only); which
+    # one the planner takes on a table this small depends on their sizes, which the tests before
+    # this one leave behind (the full suite once chose the per-tenant one).
+    assert "ix_invoices_due_work" in plan or "ix_invoices_tenant_due_work" in plan, plan
 
 
 async def test_cli_sweep(client, tenant, database_url):

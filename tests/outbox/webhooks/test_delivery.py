@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import json
@@ -808,6 +809,60 @@ async def test_a_delivery_in_flight_keeps_its_lease_and_loses_it_when_its_worker
     await asyncio.sleep(1.2)
     [again] = await tasks.claim(app.state.sessionmaker, clock, 10)
     assert again.delivery_id == job.delivery_id
+
+
+def _claim_from_another_process(app, clock) -> list[ClaimedDelivery]:
+    """A claim by another replica: its own engine and event loop, in a thread, so that it runs
+    while this process's loop is stalled."""
+    from app.core.db import behind_pooler, create_engine, make_sessionmaker
+
+    async def claim() -> list[ClaimedDelivery]:
+        url = app.state.engine.url.render_as_string(hide_password=False)
+        engine = create_engine(url, pooler="pgbouncer" if behind_pooler(app.state.engine) else "")
+        try:
+            return await tasks.claim(make_sessionmaker(engine), clock, 10)
+        finally:
+            await engine.dispose()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, claim()).result(timeout=30)
+
+
+async def test_a_worker_stalled_past_its_lease_but_within_the_grace_keeps_its_delivery(
+    client, tenant, app, clock, receiver, monkeypatch
+):
+    """A process whose event loop stalls (a long CPU burst, a pause) renews nothing meanwhile:
+    its lease lapses, but another replica claiming during the stall takes nothing before
+    TAKEOVER_GRACE, and the renewals that resume after the stall hold the delivery again."""
+    from app.outbox.webhooks import repository
+
+    monkeypatch.setattr(repository, "LEASE", dt.timedelta(seconds=0.6))
+    monkeypatch.setattr(repository, "LEASE_RENEWAL", dt.timedelta(seconds=0.15))
+    monkeypatch.setattr(repository, "TAKEOVER_GRACE", dt.timedelta(seconds=2.0))
+    await _endpoint(client, tenant, receiver, "/stalled")
+    await _emit(app, tenant.id, "st1", clock)
+    [job] = await tasks.claim(app.state.sessionmaker, clock, 10)
+
+    async def lease_left() -> float:
+        async with app.state.sessionmaker() as session:
+            left = select(func.extract("epoch", WebhookDelivery.locked_until - func.now()))
+            return float(
+                (
+                    await session.execute(left.where(WebhookDelivery.id == job.delivery_id))
+                ).scalar_one()
+            )
+
+    async with tasks.lease_keeper(app.state.sessionmaker).hold(job.delivery_id):
+        await asyncio.sleep(0.3)  # renewed at least once
+        stalled_at = time.monotonic()
+        time.sleep(1.0)  # noqa: ASYNC251 - the loop stalls: no renewal past the lease
+        during_stall = _claim_from_another_process(app, clock)
+        assert time.monotonic() - stalled_at < 2.0, "still within the grace"
+        assert during_stall == [], "taken over while its worker was only stalled"
+        await asyncio.sleep(0.5)  # the renewals resume
+        assert await lease_left() > 0, "held again"
+        await asyncio.sleep(2.5)
+        assert _claim_from_another_process(app, clock) == []
 
 
 def _success(job, clock):
