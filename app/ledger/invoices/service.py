@@ -371,9 +371,9 @@ def _parse_items(
 # prepared statement to its generic plan (after 5 runs): 1,000 parameters it cannot hash, compared
 # with every invoice of the creditor, 150-200 ms a batch instead of 2 ms (bench/README.md). A
 # row-value IN of 1,000 pairs took ~200 ms to plan. Locked in id order, as the unit of work
-# locks the invoices it refreshes (app.escalation.service._LOCK_AND_REREAD): in the items' order,
-# two batches naming the same invoices in another order, or a batch and a debtor's update,
-# could deadlock.
+# locks the invoices it refreshes (app.escalation.service._LOCK_AND_REREAD): in the order the
+# join met them (the unique index's, or the items' under another plan), a batch and a debtor's
+# update, or two batches, could each wait for the other.
 _EXISTING = select(Invoice).from_statement(
     text(
         """
