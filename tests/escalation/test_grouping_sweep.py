@@ -15,7 +15,7 @@ from app.ledger.debtors.models import Debtor
 from app.ledger.invoices.models import Invoice
 from app.outbox.events.models import DebtorEventKey, Event
 from app.webhook_payloads import payload_model
-from tests.escalation.test_seam import statements
+from tests.escalation.test_seam import assert_one_outbox_write, statements
 from tests.factories import create_creditor, create_debtor, create_invoice
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -358,16 +358,7 @@ async def test_a_grouped_event_its_key_and_its_deliveries_are_one_statement(
     assert not [e for e in await events_of(app) if e.type.startswith("debtor.")]
     with statements(app) as seen:
         await sweep_days(client, admin_headers, dt.date(2026, 6, 8), dt.date(2026, 6, 8))
-    writes = [s for s in seen if "INSERT INTO event" in s or "INSERT INTO debtor_event" in s]
-    assert len(writes) == 1, writes
-    assert all(
-        part in writes[0]
-        for part in (
-            "INSERT INTO debtor_event_keys",
-            "INSERT INTO events",
-            "INSERT INTO webhook_deliveries",
-        )
-    )
+    assert_one_outbox_write(seen, "debtor_event_keys", "events", "webhook_deliveries")
     grouped = [e for e in await events_of(app) if e.type.startswith("debtor.")]
     assert [(e.debtor_id, e.data["step"]["code"]) for e in grouped] == [
         (made["debtor"]["id"], "reminder_1")

@@ -43,6 +43,18 @@ def statements(app) -> Iterator[list[str]]:
         event.remove(engine, "checkin", detach)
 
 
+# Every statement that writes to the outbox: events, their keys, their deliveries.
+_OUTBOX_WRITES = ("INSERT INTO event", "INSERT INTO debtor_event", "INSERT INTO webhook_deliveries")
+
+
+def assert_one_outbox_write(seen: list[str], *tables: str) -> None:
+    """Among `seen`, a single statement writes to the outbox, and it inserts into each table."""
+    writes = [s for s in seen if any(prefix in s for prefix in _OUTBOX_WRITES)]
+    assert len(writes) == 1, writes
+    missing = [t for t in tables if f"INSERT INTO {t} " not in writes[0]]
+    assert not missing, (missing, writes[0])
+
+
 def _history_reads(seen: list[str]) -> list[str]:
     """The statements reading the engine's history (app.escalation.service._HISTORY)."""
     return [s for s in seen if "FROM ids JOIN actions a ON a.invoice_id = ids.id" in s]
@@ -294,16 +306,7 @@ async def test_an_event_its_key_and_its_deliveries_are_one_statement(client, ten
             headers=tenant.headers,
         )
     assert paid.status_code == 201, paid.text
-    writes = [s for s in seen if "INSERT INTO event" in s or "INSERT INTO webhook_deliveries" in s]
-    assert len(writes) == 1, writes
-    assert all(
-        part in writes[0]
-        for part in (
-            "INSERT INTO event_keys",
-            "INSERT INTO events",
-            "INSERT INTO webhook_deliveries",
-        )
-    )
+    assert_one_outbox_write(seen, "event_keys", "events", "webhook_deliveries")
     events = await client.get(
         "/v1/events", params={"invoice_id": invoice["id"]}, headers=tenant.headers
     )

@@ -3,12 +3,13 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from app.core.ids import new_id
 from app.ledger.invoices import repository
 from app.ledger.invoices.models import Invoice
 from tests.factories import create_creditor, create_debtor
+from tests.locks import waits_for_first_row
 
 
 def _items(creditor_id, debtor_id, count, start=0):
@@ -223,18 +224,11 @@ async def test_a_batch_locks_its_existing_invoices_in_id_order(client, tenant, a
         dict(by_number[first["number"]], amount="800.00"),
     ]
 
-    def lock(invoice_id: str, *, nowait: bool = False):
-        return select(Invoice.id).where(Invoice.id == invoice_id).with_for_update(nowait=nowait)
-
-    async with app.state.engine.connect() as holder, holder.begin():
-        await holder.execute(lock(first["id"]))
-        batch = asyncio.create_task(
-            client.post("/v1/invoices/batch", json={"invoices": changed}, headers=tenant.headers)
-        )
-        await asyncio.sleep(0.5)
-        assert not batch.done(), "waits for the first invoice"
-        await holder.execute(lock(second["id"], nowait=True))  # not taken before the first
-    result = (await asyncio.wait_for(batch, 10)).json()
+    batch = client.post("/v1/invoices/batch", json={"invoices": changed}, headers=tenant.headers)
+    answer = await waits_for_first_row(
+        app.state.engine, Invoice.id, first["id"], second["id"], batch, within=10
+    )
+    result = answer.json()
     assert (result["created"], result["updated"]) == (0, 2)
 
 

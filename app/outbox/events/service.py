@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import TextClause, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.clock import Clock
@@ -78,10 +78,15 @@ async def emit_many(
     returns (id, type) of those created."""
     if not events:
         return []
-    params = {
+    params = _emit_params(events, now) | {"invoice_ids": [e.invoice_id for e in events]}
+    return [(r["id"], r["type"]) for r in await _write_events(session, _EMIT, params)]
+
+
+def _emit_params(events: Sequence[NewEvent | NewDebtorEvent], now: dt.datetime) -> dict[str, Any]:
+    """The parameters `_EMIT` and `_EMIT_GROUPED` share: each event's new id and columns."""
+    return {
         "ids": [new_id("evt") for _ in events],
         "tenant_ids": [e.tenant_id for e in events],
-        "invoice_ids": [e.invoice_id for e in events],
         "occurrences": [e.occurrence for e in events],
         "types": [e.type for e in events],
         "occurred_ons": [e.occurred_on for e in events],
@@ -90,11 +95,16 @@ async def emit_many(
         "now": now,
         **delivery_params(due_at=None),
     }
-    records = await driver_fetch(await session.connection(), _EMIT, params)
-    created = [(record["id"], record["type"]) for record in records]
-    for _, type_ in created:
-        EVENTS_CREATED.labels(type_).inc()
-    return created
+
+
+async def _write_events(
+    session: AsyncSession, statement: TextClause, params: dict[str, Any]
+) -> list[Any]:
+    """Run `_EMIT` or `_EMIT_GROUPED`; the rows of the events created, counted."""
+    records = await driver_fetch(await session.connection(), statement, params)
+    for record in records:
+        EVENTS_CREATED.labels(record["type"]).inc()
+    return records
 
 
 @dataclass(frozen=True)
@@ -146,23 +156,12 @@ async def emit_debtor_events(
     (`_EMIT_GROUPED`); returns debtor id -> (event id, type) of those created."""
     if not events:
         return {}
-    params = {
-        "ids": [new_id("evt") for _ in events],
-        "tenant_ids": [e.tenant_id for e in events],
+    params = _emit_params(events, now) | {
         "debtor_ids": [e.debtor_id for e in events],
-        "occurrences": [e.occurrence for e in events],
-        "types": [e.type for e in events],
-        "occurred_ons": [e.occurred_on for e in events],
         "channels": [(e.data.get("step") or {}).get("channel") for e in events],
-        "data": [json.dumps(e.data) for e in events],
-        "now": now,
-        **delivery_params(due_at=None),
     }
-    records = await driver_fetch(await session.connection(), _EMIT_GROUPED, params)
-    created = {record["debtor_id"]: (record["id"], record["type"]) for record in records}
-    for _, type_ in created.values():
-        EVENTS_CREATED.labels(type_).inc()
-    return created
+    records = await _write_events(session, _EMIT_GROUPED, params)
+    return {r["debtor_id"]: (r["id"], r["type"]) for r in records}
 
 
 async def emit(

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import datetime as dt
 import json
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,7 +17,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -32,6 +29,7 @@ from app.outbox.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.outbox.webhooks.repository import ClaimedDelivery
 from app.outbox.webhooks.tasks import Dispatcher, deliver_due
 from tests.factories import ledger
+from tests.locks import row_locked, waits_for_first_row
 
 
 @dataclass
@@ -949,26 +947,6 @@ async def test_a_failed_group_statement_fails_each_of_its_deliveries(
     assert await recorder.record(_success(jobs[0], clock)) is True, "the next batch goes on"
 
 
-@contextlib.asynccontextmanager
-async def _row_locked(app, delivery_id: str) -> AsyncIterator[AsyncConnection]:
-    """Another transaction holding a delivery's row lock, as a recording or a cancellation in
-    flight does."""
-    async with app.state.engine.connect() as conn, conn.begin():
-        await conn.execute(
-            select(WebhookDelivery.id).where(WebhookDelivery.id == delivery_id).with_for_update()
-        )
-        yield conn
-
-
-async def _lock_nowait(conn: AsyncConnection, delivery_id: str) -> None:
-    """The row lock at once, or LockNotAvailable (a DBAPIError)."""
-    await conn.execute(
-        select(WebhookDelivery.id)
-        .where(WebhookDelivery.id == delivery_id)
-        .with_for_update(nowait=True)
-    )
-
-
 async def _two_claimed(client, tenant, app, clock, receiver) -> list[ClaimedDelivery]:
     """Two deliveries claimed, in id order."""
     await _endpoint(client, tenant, receiver, "/locks")
@@ -998,7 +976,7 @@ async def test_a_renewal_skips_a_delivery_being_recorded_and_never_waits(
     )
     before = await _leases(app)
     await asyncio.sleep(0.05)  # the database's now() moves on: a renewed lease ends later
-    async with _row_locked(app, first):
+    async with row_locked(app.state.engine, WebhookDelivery.id, first):
         async with asyncio.timeout(5), statement_connection(app.state.sessionmaker) as conn:
             await repository.renew_leases(conn, [second, first])
             await conn.commit()
@@ -1027,12 +1005,15 @@ async def test_successes_lock_their_deliveries_in_id_order(client, tenant, app, 
             await conn.commit()
             return recorded
 
-    async with _row_locked(app, first.delivery_id) as holder:
-        recording = asyncio.create_task(record())
-        await asyncio.sleep(0.5)
-        assert not recording.done(), "waits for the first delivery"
-        await _lock_nowait(holder, second.delivery_id)  # not taken before the first: free
-    assert await asyncio.wait_for(recording, 5) == {first.delivery_id, second.delivery_id}
+    recorded = await waits_for_first_row(
+        app.state.engine,
+        WebhookDelivery.id,
+        first.delivery_id,
+        second.delivery_id,
+        record(),
+        within=5,
+    )
+    assert recorded == {first.delivery_id, second.delivery_id}
 
 
 async def test_cancelling_an_endpoint_locks_its_deliveries_in_id_order(
@@ -1048,12 +1029,15 @@ async def test_cancelling_an_endpoint_locks_its_deliveries_in_id_order(
             await session.commit()
             return cancelled
 
-    async with _row_locked(app, first.delivery_id) as holder:
-        cancelling = asyncio.create_task(cancel())
-        await asyncio.sleep(0.5)
-        assert not cancelling.done(), "waits for the first delivery"
-        await _lock_nowait(holder, second.delivery_id)
-    assert await asyncio.wait_for(cancelling, 5) == 2
+    cancelled = await waits_for_first_row(
+        app.state.engine,
+        WebhookDelivery.id,
+        first.delivery_id,
+        second.delivery_id,
+        cancel(),
+        within=5,
+    )
+    assert cancelled == 2
 
 
 async def test_no_cookie_set_by_a_receiver_goes_with_later_deliveries(
