@@ -220,9 +220,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def unexpected_error_response(exc: BaseException, method: str, path: str) -> JSONResponse:
-    """The catch-all: 503 when the database is unreachable, else a 500 logged with the request id
-    and no internals in the body."""
-    if _sqlstates(exc) & _TEXT_NOT_STORABLE:
+    """The catch-all: 503 when the database is unreachable or rolled the transaction back, else
+    a 500 logged with the request id and no internals in the body."""
+    states = _sqlstates(exc)
+    if states & _TEXT_NOT_STORABLE:
         # A NUL (\u0000) in a body, query or path: PostgreSQL text cannot hold it.
         return problem_response(
             422,
@@ -230,10 +231,10 @@ def unexpected_error_response(exc: BaseException, method: str, path: str) -> JSO
             "Invalid request",
             "Text must not contain NUL (\\u0000) characters.",
         )
-    if _sqlstates(exc) & _CONCURRENCY_FAILURES:
+    if states & _CONCURRENCY_FAILURES:
         # PostgreSQL rolled the transaction back (a deadlock it broke, a serialization
         # failure): nothing was done, and the same request again can succeed.
-        log.warning("transaction rolled back on %s %s: %s", method, path, _sqlstates(exc))
+        log.warning("transaction rolled back on %s %s: %s", method, path, sorted(states))
         return problem_response(
             503,
             "service-unavailable",
