@@ -5,9 +5,10 @@ must be 0, with no deadlock in the database, and the service's memory flat.
 
 Runs the service as a subprocess (scheduler on, a live webhook receiver on loopback) against a
 fresh database on RELANCE_TEST_DATABASE_URL's server, or on a throwaway embedded PostgreSQL.
-Every request is checked against what it must answer; anything else is an error. The service's
-RSS is sampled every few seconds; "flat" means the median of the last third of the run is within
-MAX_GROWTH (ratio) + SLACK_MB of the median of the second third (the first third is warm-up).
+Every request is checked against what it must answer; anything else is an error. No event may
+be stored twice, nor any delivery received twice. The service's RSS is sampled every few
+seconds; "flat" means the median of the last third of the run is within MAX_GROWTH (ratio) +
+SLACK_MB of the median of the second third (the first third is warm-up).
 Prints a JSON summary (also to --out), exits 1 when a promise is broken. Not part of CI."""
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ from tests.reliability.harness import (
     seed,
 )
 
+# Grouped events (one per debtor) have no invoice: their key is the debtor's.
+DUPLICATED_EVENTS = """
+    SELECT count(*) - count(DISTINCT (coalesce(invoice_id, debtor_id), occurrence)) FROM events
+    WHERE coalesce(invoice_id, debtor_id) IS NOT NULL
+"""
 MAX_GROWTH = 1.15
 SLACK_MB = 25.0
 SAMPLE_SECONDS = 5.0
@@ -235,6 +241,11 @@ async def soak(duration: float, concurrency: int, workers: int, workdir: Path) -
             service.stop()
             log = service.log_path.read_text(errors="replace")
             deadlocks = await scalar(url, DEADLOCKS)
+            duplicated_events = await scalar(url, DUPLICATED_EVENTS)
+            events = await scalar(url, "SELECT count(*) FROM events")
+            pending = await scalar(
+                url, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
+            )
 
     third = duration / 3
     middle = [rss for t, rss in samples if third <= t < 2 * third] or [samples[0][1]]
@@ -264,7 +275,14 @@ async def soak(duration: float, concurrency: int, workers: int, workdir: Path) -
         "rss_mb_middle_median": round(statistics.median(middle), 1),
         "rss_mb_last_median": round(statistics.median(last), 1),
         "rss_mb_max": round(max(rss for _, rss in samples), 1),
+        "events": int(events),
         "webhooks_received": receiver.total(),
+        # Not a promise: the backlog the delivery worker had not caught up with at the end.
+        "deliveries_pending_at_end": int(pending),
+        # Each event once: the same (invoice, occurrence) stored twice, or one event's delivery
+        # received twice (no fault is injected: a second delivery means a success went unrecorded).
+        "duplicated_events": int(duplicated_events),
+        "webhooks_received_twice": receiver.total() - len(receiver.received),
         "webhook_bad_signatures": receiver.bad_signatures,
         "unhandled_errors_in_log": log.count("unhandled error"),
         "deadlocks": int(deadlocks),
@@ -278,6 +296,8 @@ async def soak(duration: float, concurrency: int, workers: int, workdir: Path) -
         and summary["memory_flat"]
         and summary["unhandled_errors_in_log"] == 0
         and summary["deadlocks"] == 0
+        and summary["duplicated_events"] == 0
+        and summary["webhooks_received_twice"] == 0
         and summary["webhook_bad_signatures"] == 0
         and ready == 200
     )
