@@ -17,8 +17,8 @@ class Invoice(Base):
     # Server defaults (created_at, updated_at) come back with the INSERT/UPDATE (RETURNING).
     __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012
     __table_args__ = (
-        # Also the index on creditor_id (its leading column): the creditor's invoices, its
-        # foreign key. A second index on creditor_id alone cost every write (migration 0021).
+        # Also the index on creditor_id, its leading column (a creditor's invoices, the foreign
+        # key's checks): one on creditor_id alone only cost every write (migration 0021).
         UniqueConstraint("creditor_id", "number"),
         # The sweep's index: only open, unpaused invoices with work ahead are in it, so finding
         # due work costs O(due), whatever the number of invoices.
