@@ -282,7 +282,7 @@ async def soak(duration: float, concurrency: int, workers: int, workdir: Path) -
         # Each event once: the same (invoice, occurrence) stored twice, or one event's delivery
         # received twice (no fault is injected: a second delivery means a success went unrecorded).
         "duplicated_events": int(duplicated_events),
-        "webhooks_received_twice": receiver.total() - len(receiver.received),
+        "webhooks_received_twice": receiver.total() - receiver.distinct(),
         "webhook_bad_signatures": receiver.bad_signatures,
         "unhandled_errors_in_log": log.count("unhandled error"),
         "deadlocks": int(deadlocks),
